@@ -1,0 +1,126 @@
+"""Every test, check and measurement of the rel monorepo.
+
+``nox`` runs every session but ``bench`` and ``bump``. Sessions use the Python
+that runs nox (CI installs one interpreter; nox treats a missing one as an
+error under CI=true). Each ``tests`` session installs one package and only
+what it declares, which is what proves the minimal installs work.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+
+import nox
+
+nox.needs_version = ">=2024.10.9"
+nox.options.default_venv_backend = "venv"
+nox.options.sessions = [
+    "lint", "types", "tests", "conformance", "integration", "compat", "build", "installs",
+]
+
+ROOT = os.path.dirname(os.path.abspath(__file__))
+PACKAGES = ["rel-core", "rel-registrars", "rel-util", "rtimer", "rel"]
+# What each package declares among its siblings (its pyproject's dependencies).
+SIBLINGS = {
+    "rel-core": [],
+    "rel-registrars": ["rel-core"],
+    "rel-util": ["rel-core"],
+    "rtimer": ["rel-core"],
+    "rel": ["rel-core", "rel-registrars", "rel-util", "rtimer"],
+}
+TEST_DEPS = ["pytest>=7", "hypothesis>=6"]
+WEBSOCKET_DEPS = ["websocket-client>=1.9,<1.10", "websockets>=12"]
+
+
+def install_local(session: nox.Session, *packages: str) -> None:
+    """Install local packages together, so exact sibling pins resolve to them."""
+    args = []
+    for pkg in packages:
+        args += ["-e", os.path.join(ROOT, "packages", pkg)]
+    session.install(*args)
+
+
+@nox.session
+@nox.parametrize("package", PACKAGES)
+def tests(session: nox.Session, package: str) -> None:
+    """Run one package's tests in a venv holding only it and what it declares."""
+    install_local(session, *SIBLINGS[package], package)
+    session.install(*TEST_DEPS)
+    session.run("pytest", os.path.join(ROOT, "packages", package, "tests"), *session.posargs)
+
+
+@nox.session
+def conformance(session: nox.Session) -> None:
+    """Run rel-core's behaviour suite against every registrar on this machine,
+    and against the kqueue/devpoll test doubles."""
+    install_local(session, "rel-core", "rel-registrars")
+    session.install(*TEST_DEPS)
+    doubles = os.path.join(ROOT, "packages", "rel-registrars", "tests")
+    session.run(
+        "pytest", os.path.join(ROOT, "packages", "rel-core", "tests"), *session.posargs,
+        env={
+            "REL_TEST_REGISTRARS": "all",
+            "REL_TEST_EXTRA_REGISTRARS": "doubles:KqueueDoubleRegistrar,doubles:DevpollDoubleRegistrar",
+            "PYTHONPATH": doubles,
+        },
+    )
+
+
+@nox.session
+def integration(session: nox.Session) -> None:
+    """websocket-client's run_forever(dispatcher=rel) against a real server."""
+    install_local(session, *PACKAGES)
+    session.install(*TEST_DEPS, *WEBSOCKET_DEPS)
+    session.run("pytest", os.path.join(ROOT, "packages", "rel-util", "integration"), *session.posargs)
+
+
+@nox.session
+def compat(session: nox.Session) -> None:
+    """Old programs, unchanged: pyevent via override(), old import paths, dez and
+    cantools patterns."""
+    install_local(session, *PACKAGES)
+    session.install(*TEST_DEPS)
+    session.run("pytest", os.path.join(ROOT, "tests", "compat"), *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff over every package, the benchmarks and the tools."""
+    session.install("ruff")
+    session.run("ruff", "check", ROOT, *session.posargs)
+
+
+@nox.session
+def types(session: nox.Session) -> None:
+    """mypy on the public API of every package."""
+    install_local(session, *PACKAGES)
+    session.install("mypy")
+    srcs = sorted(glob.glob(os.path.join(ROOT, "packages", "*", "src", "*")))
+    session.run("mypy", *srcs, *session.posargs)
+
+
+@nox.session
+def build(session: nox.Session) -> None:
+    """Build every sdist and wheel into dist/, twine check them, check contents."""
+    session.install("build", "twine")
+    session.run("python", os.path.join(ROOT, "tools", "build_dists.py"), *session.posargs)
+
+
+@nox.session
+def installs(session: nox.Session) -> None:
+    """Install from dist/ only, each way users do, each in a fresh venv."""
+    session.run("python", os.path.join(ROOT, "tools", "check_installs.py"), *session.posargs)
+
+
+@nox.session(default=False)
+def bench(session: nox.Session) -> None:
+    """Measure this project beside rel 0.4.9.27 and asyncio; print ratios."""
+    install_local(session, *PACKAGES)
+    session.run("python", os.path.join(ROOT, "bench", "run.py"), *session.posargs)
+
+
+@nox.session(default=False)
+def bump(session: nox.Session) -> None:
+    """Set every package's version and sibling pins: nox -s bump -- 0.5.1"""
+    session.run("python", os.path.join(ROOT, "tools", "bump.py"), *session.posargs)

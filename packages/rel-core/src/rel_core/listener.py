@@ -1,0 +1,329 @@
+"""The watchers: one class per kind of event, each armed on a :class:`Registrar`.
+
+* :class:`SocketIO` watches one fd for reading, writing or errors;
+* :class:`Timer` runs a callback after a delay;
+* :class:`Signal` runs a callback on each delivery of a signal;
+* :class:`Event` is pyevent's event object, composed of the three above.
+
+A watcher's callback's return value decides what happens next, as in rel: truthy
+keeps an I/O watcher armed and re-arms a timer, falsy deletes it. A callback that
+calls ``add()`` or ``delete()`` on its own watcher has taken control, and its
+return value is then ignored. A callback that raises counts as falsy.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import os
+import signal as _signal
+from typing import TYPE_CHECKING, Any, Callable, Optional, Union
+
+from .logs import Basic
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .registrar import Registrar
+
+EV_TIMEOUT = 1
+EV_READ = 2
+EV_WRITE = 4
+EV_SIGNAL = 8
+EV_PERSIST = 16
+
+READ, WRITE, ERROR = 0, 1, 2  # slot index of each SocketIO kind on its fd
+KINDS = {"read": READ, "write": WRITE, "error": ERROR}
+
+FileLike = Union[int, Any]  # an int fd or an object with fileno()
+
+
+def contains(mode: int, bit: int) -> bool:
+    """Whether every bit of ``bit`` is set in ``mode`` (rel's helper)."""
+    return mode & bit == bit
+
+
+def _check_callable(cb: Any) -> None:
+    if not callable(cb):
+        raise TypeError("callback must be callable, not %s" % (type(cb).__name__,))
+
+
+def fileno_of(sock: FileLike) -> int:
+    """The fd of ``sock`` (an int or an object with ``fileno()``).
+
+    Raises TypeError for anything else, ValueError for a negative fd (a closed
+    socket object reports -1) and OSError (EBADF) for an fd that is not open.
+    """
+    if isinstance(sock, int) and not isinstance(sock, bool):
+        fd = sock
+    else:
+        fileno = getattr(sock, "fileno", None)
+        if fileno is None:
+            raise TypeError(
+                "expected an int fd or an object with fileno(), not %s" % (type(sock).__name__,)
+            )
+        try:
+            fd = fileno()
+        except (OSError, ValueError) as exc:  # io objects raise ValueError once closed
+            raise ValueError("%r has no usable fd (closed?): %s" % (sock, exc)) from None
+        if not isinstance(fd, int):
+            raise TypeError("fileno() returned %r, not an int" % (fd,))
+    if fd < 0:
+        raise ValueError("invalid fd %d (a closed socket reports -1)" % (fd,))
+    return fd
+
+
+def check_open(fd: int) -> None:
+    """Raise OSError (EBADF) naming ``fd`` if it is not an open file."""
+    try:
+        os.fstat(fd)
+    except OSError as exc:
+        raise OSError(exc.errno, "fd %d is not open: %s" % (fd, exc.strerror)) from None
+
+
+def seconds(delay: Any) -> float:
+    """Validate a delay: a real number; negative means 0 (as rel)."""
+    if type(delay) is not float and type(delay) is not int:
+        if isinstance(delay, bool) or not isinstance(delay, numbers.Real):
+            raise TypeError("delay must be a number of seconds, not %r" % (delay,))
+        delay = float(delay)
+    if delay != delay:
+        raise ValueError("delay must be a number of seconds, not NaN")
+    return delay if delay > 0 else 0.0
+
+
+def _name(cb: Any) -> str:
+    owner = getattr(cb, "__self__", None)
+    name = getattr(cb, "__name__", repr(cb))
+    return "%s.%s" % (type(owner).__name__, name) if owner is not None else name
+
+
+class Timer(Basic):
+    """Run ``cb(*args)`` after ``delay`` seconds; truthy return re-arms it.
+
+    ``delay=None`` creates the timer unarmed (arm it with :meth:`add`). The delay
+    of a re-arm is measured from when the callback returned.
+    """
+
+    __slots__ = ("registrar", "cb", "args", "delay", "_seq", "_gen")
+
+    def __init__(self, registrar: "Registrar", delay: Optional[float], cb: Callable[..., Any], *args: Any) -> None:
+        _check_callable(cb)
+        self.registrar = registrar
+        self.cb: Optional[Callable[..., Any]] = cb
+        self.args: Any = args
+        self.delay: Optional[float] = None
+        self._seq: Optional[int] = None  # seq of our live heap entry; None: not armed
+        self._gen = 0  # bumped by add()/delete(), so a callback's own call wins
+        if delay is not None:
+            self.add(delay)
+
+    def __repr__(self) -> str:
+        return '<Timer Object | Callback:"%s">' % (_name(self.cb),)
+
+    def add(self, delay: Optional[float] = None) -> None:
+        """Arm (or re-arm) the timer to fire ``delay`` seconds from now.
+
+        Without ``delay`` the last delay is used; a timer that never had one
+        stays unarmed.
+        """
+        if delay is None:
+            if self.delay is None:
+                return
+            delay = self.delay
+        else:
+            delay = self.delay = seconds(delay)
+        self._gen += 1
+        self.registrar._arm_timer(self, delay)
+
+    def delete(self, dereference: bool = False) -> None:
+        """Disarm the timer; with ``dereference`` also drop its callback."""
+        self._gen += 1
+        self.registrar._disarm_timer(self)
+        if dereference:
+            self.cb = None
+            self.args = None
+
+    def pending(self) -> bool:
+        """Whether the timer is armed."""
+        return self._seq is not None
+
+
+class SocketIO(Basic):
+    """Watch one fd for ``evtype`` ('read', 'write' or 'error') events.
+
+    Each time the event happens ``cb(*args)`` runs; a truthy return keeps the
+    watcher armed (or any return, after :meth:`persistent`).
+    """
+
+    __slots__ = ("registrar", "evtype", "kind", "sock", "fd", "subname", "cb", "args",
+                 "persist", "active", "internal", "_gen", "_timer")
+
+    def __init__(self, registrar: "Registrar", evtype: str, sock: FileLike, cb: Callable[..., Any],
+                 *args: Any, arm: bool = True) -> None:
+        _check_callable(cb)
+        if evtype not in KINDS:
+            raise ValueError("evtype must be one of %s, not %r" % (sorted(KINDS), evtype))
+        self.registrar = registrar
+        self.evtype = evtype
+        self.kind = KINDS[evtype]
+        self.sock = sock
+        self.fd = fileno_of(sock)
+        self.subname = "%s-%s" % (evtype, self.fd)
+        self.cb: Optional[Callable[..., Any]] = cb
+        self.args: Any = args
+        self.persist = False
+        self.active = False
+        self.internal = False  # the loop's own watchers: not counted, not aborted
+        self._gen = 0
+        self._timer: Optional[Timer] = None
+        if arm:
+            self.add()
+
+    def __repr__(self) -> str:
+        return '<SocketIO Object | %s | Callback:"%s">' % (self.subname, _name(self.cb))
+
+    def persistent(self) -> None:
+        """Keep the watcher armed whatever its callback returns."""
+        self.persist = True
+
+    def add(self, delay: Optional[float] = None) -> None:
+        """Arm the watcher. With ``delay``, also run the callback once after
+        ``delay`` seconds if it is still armed then (as rel).
+
+        Raises OSError if the fd is no longer open; nothing is armed then.
+        """
+        if self.cb is None:
+            raise ValueError("this watcher was dereferenced")
+        self._gen += 1
+        self.registrar._arm_io(self)
+        if delay is not None:
+            if self._timer is None:
+                self._timer = Timer(self.registrar, None, self._on_delay)
+            self._timer.add(delay)
+
+    def _on_delay(self) -> None:
+        if self.active:
+            self.registrar._run_io(self)
+
+    def delete(self) -> None:
+        """Disarm the watcher (it can be armed again with :meth:`add`)."""
+        self._gen += 1
+        self.registrar._disarm_io(self)
+        if self._timer is not None:
+            self._timer.delete()
+
+    def dereference(self) -> None:
+        """Disarm the watcher for good and drop its callback and arguments."""
+        self.delete()
+        self.cb = None
+        self.args = None
+
+    def pending(self) -> bool:
+        """Whether the watcher is armed."""
+        return self.active
+
+
+class Signal(Basic):
+    """Run ``cb(*args)`` on each delivery of signal ``sig``, until deleted.
+
+    Signal handlers can only be installed from the main thread: armed from any
+    other thread, the watcher stays unarmed (``pending()`` is false) and the
+    ``rel`` logger says why, instead of raising.
+    """
+
+    __slots__ = ("registrar", "sig", "cb", "args", "active")
+
+    def __init__(self, registrar: "Registrar", sig: int, cb: Callable[..., Any], *args: Any,
+                 arm: bool = True) -> None:
+        _check_callable(cb)
+        if isinstance(sig, bool) or not isinstance(sig, int):
+            raise TypeError("sig must be a signal number, not %r" % (sig,))
+        valid = _signal.valid_signals() if hasattr(_signal, "valid_signals") else range(1, 65)
+        if sig not in valid:
+            raise ValueError("%d is not a valid signal number" % (sig,))
+        self.registrar = registrar
+        self.sig = sig
+        self.cb = cb
+        self.args = args
+        self.active = False
+        if arm:
+            self.add()
+
+    def __repr__(self) -> str:
+        return '<Signal Object | %s | Callback:"%s">' % (self.sig, _name(self.cb))
+
+    def add(self, delay: Optional[float] = None) -> None:
+        """Start handling the signal (``delay`` is accepted for rel's signature)."""
+        self.registrar._arm_signal(self)
+
+    def delete(self) -> None:
+        """Stop; the last watcher of a signal puts its previous handler back."""
+        self.registrar._disarm_signal(self)
+
+    def reset(self) -> None:
+        """Put back the handler the signal had before rel, disarming every
+        watcher of this signal."""
+        self.registrar._reset_signal(self.sig)
+
+    def pending(self) -> bool:
+        """Whether the watcher is armed."""
+        return self.active
+
+
+class Event:
+    """pyevent's event: ``callback(ev, handle, fired_evtype, arg)``.
+
+    ``evtype`` is a mask of EV_READ, EV_WRITE, EV_SIGNAL and EV_PERSIST; 0 or
+    EV_TIMEOUT makes a pure timer. ``add(timeout)`` arms it, with a timeout
+    after which the callback runs with EV_TIMEOUT. Unless EV_PERSIST is set,
+    the event is deleted (every part of it) before its callback runs, so the
+    callback may ``add()`` it again; as in libevent 1.4, a timeout deletes even
+    a persistent event.
+    """
+
+    def __init__(self, registrar: "Registrar", callback: Callable[..., Any], arg: Any = None,
+                 evtype: int = 0, handle: Any = None) -> None:
+        _check_callable(callback)
+        self.registrar = registrar
+        self.callback = callback
+        self.arg = arg
+        self.evtype = evtype or EV_TIMEOUT
+        self.handle = handle
+        self.persist = contains(self.evtype, EV_PERSIST)
+        self.timeout = Timer(registrar, None, self._fire, EV_TIMEOUT)
+        self.children: list = []
+        if contains(self.evtype, EV_SIGNAL):
+            self.children.append(Signal(registrar, handle, self._fire, EV_SIGNAL, arm=False))
+        for bit, kind in ((EV_READ, "read"), (EV_WRITE, "write")):
+            if contains(self.evtype, bit):
+                child = SocketIO(registrar, kind, handle, self._fire, bit, arm=False)
+                child.persistent()  # _fire decides what stays armed
+                self.children.append(child)
+
+    def __repr__(self) -> str:
+        return "<Event Object | evtype %d | Callback:\"%s\">" % (self.evtype, _name(self.callback))
+
+    def add(self, timeout: Optional[float] = None) -> None:
+        """Arm the event, with an optional timeout in seconds."""
+        if timeout is not None:
+            self.timeout.add(timeout)
+        for child in self.children:
+            child.add()
+
+    def delete(self) -> None:
+        """Disarm every part of the event."""
+        self.timeout.delete()
+        for child in self.children:
+            child.delete()
+
+    def pending(self) -> bool:
+        """Whether any part of the event is armed."""
+        return self.timeout.pending() or any(child.pending() for child in self.children)
+
+    def _fire(self, fired: int) -> None:
+        if fired == EV_TIMEOUT or not self.persist:
+            self.delete()
+        try:
+            self.callback(self, self.handle, fired, self.arg)
+        except BaseException:
+            self.delete()
+            raise

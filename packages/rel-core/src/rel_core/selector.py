@@ -1,0 +1,131 @@
+"""The portable registrar, on the standard library's ``selectors`` module.
+
+Runs wherever Python runs (``selectors.DefaultSelector``: epoll, kqueue,
+devpoll, poll or select, whichever the platform has best). rel-registrars has
+faster ones that talk to each kernel interface directly; this one is rel-core's
+fallback, registered as ``selectors``.
+
+``selectors`` speaks only "readable" and "writable": it folds hang-up and error
+conditions into both. So an fd with only an ``error()`` watcher is polled for
+readability, and when it turns readable we look closer (``_probe``): a socket
+error or end-of-file is the error condition; bytes waiting for a reader that
+does not exist yet are not, and the fd is parked (left out of the poller, so a
+level-triggered poller does not spin) until a watcher changes.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import selectors
+import socket
+from typing import List, Optional, Set, Tuple
+
+from .registrar import Registrar
+
+try:
+    import fcntl
+    import termios
+
+    def _bytes_waiting(fd: int) -> int:
+        return int.from_bytes(fcntl.ioctl(fd, termios.FIONREAD, b"\0\0\0\0"), "little", signed=True)
+except ImportError:  # pragma: no cover - Windows: sockets only, probed with recv
+    def _bytes_waiting(fd: int) -> int:
+        raise OSError(errno.ENOTSUP, "FIONREAD")
+
+_PEEK = socket.MSG_PEEK | getattr(socket, "MSG_DONTWAIT", 0)
+_RW = selectors.EVENT_READ | selectors.EVENT_WRITE
+
+
+class SelectorRegistrar(Registrar):
+    """The portable registrar (any platform), on ``selectors.DefaultSelector``."""
+
+    name = "selectors"
+    _WANT_READ = selectors.EVENT_READ
+    _WANT_WRITE = selectors.EVENT_WRITE
+    _WANT_ERROR = 4
+    _READY_READ = selectors.EVENT_READ
+    _READY_WRITE = selectors.EVENT_WRITE
+    _READY_ERROR = 4
+
+    def _poller_open(self) -> None:
+        self._selector = selectors.DefaultSelector()
+        self._parked: Set[int] = set()  # error-only fds holding unread bytes
+
+    def _poller_close(self) -> None:
+        self._selector.close()
+
+    def _poller_register(self, fd: int, mask: int) -> None:
+        try:
+            self._selector.register(fd, (mask & _RW) or selectors.EVENT_READ)
+        except ValueError as exc:  # selectors' word for a bad fd
+            raise OSError(errno.EBADF, str(exc)) from None
+
+    def _poller_modify(self, fd: int, mask: int) -> None:
+        if fd in self._parked:
+            self._parked.discard(fd)
+            return self._poller_register(fd, mask)
+        try:
+            self._selector.modify(fd, (mask & _RW) or selectors.EVENT_READ)
+        except (KeyError, ValueError) as exc:
+            raise OSError(errno.EBADF, str(exc)) from None
+        return None
+
+    def _poller_unregister(self, fd: int) -> None:
+        if fd in self._parked:
+            self._parked.discard(fd)
+        else:
+            self._selector.unregister(fd)
+
+    def _poller_wait(self, timeout: Optional[float]) -> List[Tuple[int, int]]:
+        try:
+            events = self._selector.select(timeout)
+        except OSError as exc:
+            if exc.errno != errno.EBADF:
+                raise
+            self._drop_closed()  # select() names no culprit: find them
+            return []
+        kmask = self._kmask
+        ready = []
+        for key, bits in events:
+            fd = key.fd
+            if bits & selectors.EVENT_READ and not kmask.get(fd, 1) & selectors.EVENT_READ:
+                bits = (bits & ~selectors.EVENT_READ) | self._probe(fd)
+            ready.append((fd, bits))
+        return ready
+
+    def _probe(self, fd: int) -> int:
+        """Readable fd with only an error watcher: is it an error, or data?"""
+        try:
+            sock = socket.socket(fileno=fd)
+        except OSError:
+            sock = None
+        try:
+            if sock is not None:
+                if sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR):
+                    return self._READY_ERROR
+                try:
+                    waiting = len(sock.recv(1, _PEEK))
+                except BlockingIOError:
+                    return 0
+                except OSError:
+                    return self._READY_ERROR
+            else:
+                waiting = _bytes_waiting(fd)
+        except OSError:
+            return 0
+        finally:
+            if sock is not None:
+                sock.detach()
+        if not waiting:
+            return self._READY_ERROR  # end of file: the peer hung up
+        self._selector.unregister(fd)
+        self._parked.add(fd)
+        return 0
+
+    def _drop_closed(self) -> None:
+        for fd in list(self._kmask):
+            try:
+                os.fstat(fd)
+            except OSError as exc:
+                self._drop_fd(fd, exc)

@@ -1,0 +1,111 @@
+"""The timer queue: a binary heap of ``(deadline, seq, timer)`` entries.
+
+``seq`` comes from one counter, so timers with equal deadlines pop in the order
+they were armed (FIFO), and no comparison ever reaches the timer object itself.
+Deletion is lazy: a timer remembers the ``seq`` of its live entry, and an entry
+whose ``seq`` no longer matches is skipped when it reaches the top. Cancelled
+entries are swept out in one pass once they are both numerous and the majority,
+so a program that arms and deletes timers in a loop keeps a bounded heap.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from typing import Any, List, Optional, Tuple
+
+# Below this many cancelled entries a sweep is not worth its O(n) pass
+# (asyncio's _MIN_SCHEDULED_TIMER_HANDLES is 100).
+MIN_CANCELLED_TO_SWEEP = 100
+# ...and they must also be this share of the heap (asyncio uses 0.5).
+CANCELLED_SHARE_TO_SWEEP = 0.5
+
+Entry = Tuple[float, int, Any]
+
+
+class TimerHeap:
+    """Deadlines on the monotonic clock; O(log n) push, O(1) cancel."""
+
+    __slots__ = ("_heap", "_seq", "_cancelled", "live")
+
+    def __init__(self) -> None:
+        self._heap: List[Entry] = []  # [(deadline, seq, timer)]
+        self._seq = itertools.count()
+        self._cancelled = 0
+        self.live = 0  # entries whose timer still owns them
+
+    def push(self, timer: Any, deadline: float) -> None:
+        """Arm ``timer`` for ``deadline``; an earlier entry of it goes stale."""
+        if timer._seq is not None:
+            self._cancelled += 1
+        else:
+            self.live += 1
+        seq = next(self._seq)
+        timer._seq = seq
+        heapq.heappush(self._heap, (deadline, seq, timer))
+
+    def cancel(self, timer: Any) -> None:
+        """Disarm ``timer``; its entry is dropped when it surfaces or at a sweep."""
+        if timer._seq is None:
+            return
+        timer._seq = None
+        self.live -= 1
+        self._cancelled += 1
+        if (
+            self._cancelled > MIN_CANCELLED_TO_SWEEP
+            and self._cancelled > CANCELLED_SHARE_TO_SWEEP * len(self._heap)
+        ):
+            self._sweep()
+
+    def _sweep(self) -> None:
+        self._heap = [e for e in self._heap if e[2]._seq == e[1]]
+        heapq.heapify(self._heap)
+        self._cancelled = 0
+
+    def next_deadline(self) -> Optional[float]:
+        """The earliest live deadline, or None when no timer is armed."""
+        heap = self._heap
+        while heap:
+            entry = heap[0]
+            if entry[2]._seq == entry[1]:
+                return entry[0]
+            heapq.heappop(heap)
+            self._cancelled -= 1
+        return None
+
+    def mark(self) -> int:
+        """A sequence number no entry armed from now on can be below."""
+        return next(self._seq)
+
+    def pop_due(self, now: float, before_seq: int) -> Any:
+        """Pop and disarm the first live timer due at ``now`` and armed before
+        ``before_seq``; None when there is none. Entries armed during this pass
+        wait for the next one, so a zero-delay timer that re-arms itself cannot
+        starve I/O."""
+        heap = self._heap
+        while heap:
+            deadline, seq, timer = heap[0]
+            if timer._seq != seq:
+                heapq.heappop(heap)
+                self._cancelled -= 1
+                continue
+            if deadline > now or seq >= before_seq:
+                return None
+            heapq.heappop(heap)
+            timer._seq = None
+            self.live -= 1
+            return timer
+        return None
+
+    def clear(self) -> List[Any]:
+        """Disarm every timer; return those that were armed."""
+        armed = [t for d, s, t in self._heap if t._seq == s]
+        for timer in armed:
+            timer._seq = None
+        self._heap = []
+        self._cancelled = 0
+        self.live = 0
+        return armed
+
+    def __len__(self) -> int:
+        return self.live

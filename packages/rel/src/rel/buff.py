@@ -1,0 +1,3 @@
+"""rel 0.4.9.27's ``rel.buff`` path: the buffered writer, from rel-util."""
+
+from rel_util.buff import BuffWriter, buffwrite, release_buff  # noqa: F401
