@@ -1,0 +1,606 @@
+"""rel's benchmark: this project beside rel 0.4.9.27 and asyncio, in one run.
+
+Run through ``nox -s bench`` (a venv holding the five local packages), or
+directly with a Python that has them: ``python bench/run.py [--quick] [--only
+pingpong,timers,...]``. See bench/README.md.
+
+Every measurement runs in its own subprocess (one per scenario, contender and
+repeat, the repeats interleaved across contenders): this project and asyncio
+under this interpreter, rel 0.4.9.27 under a venv of its own that this script
+creates (``pip install rel==0.4.9.27``). Each subprocess prints one JSON line;
+this script keeps the best of the repeats, prints a markdown table per scenario
+with ratios, then the issues' targets with PASS/FAIL. A missed target never
+makes the exit status non-zero: only a broken harness does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SCENARIOS_DIR = os.path.join(HERE, "scenarios")
+REL0_VERSION = "0.4.9.27"
+REL0_VENV = os.path.join(HERE, ".venv-rel0")
+# Registrars in the order their rows are shown (others follow, sorted); the
+# first available is what initialize() picks by default.
+PREFERENCE = ["epoll", "kqueue", "devpoll", "poll", "select", "selectors"]
+PORTABLE = "selectors"
+SUBPROCESS_TIMEOUT = 180
+
+SETTINGS = {
+    "full": {
+        "repeats": 3,
+        "pingpong": {"duration": 1.0},
+        "pingpong_repeats": 5,
+        "timers": {"count": 20000, "spread": 2.0},
+        "wakeup": {"count": 1000},
+        "wakeup_rel0": {"count": 1000, "max-seconds": 3.0},
+        "idle": {"seconds": 3.0},
+        "idle_repeats": 2,
+        "manyfds": {"pairs": 5000, "active": 200, "duration": 1.0},
+        "buff_sizes": [1, 16, 64],
+        "buff_rel0": {"mib": 4, "max-seconds": 5.0},
+        "buff_rel0_repeats": 2,
+    },
+    "quick": {
+        "repeats": 1,
+        "pingpong": {"duration": 0.5},
+        "pingpong_repeats": 1,
+        "timers": {"count": 5000, "spread": 0.5},
+        "wakeup": {"count": 300},
+        "wakeup_rel0": {"count": 300, "max-seconds": 1.0},
+        "idle": {"seconds": 1.0},
+        "idle_repeats": 1,
+        "manyfds": {"pairs": 5000, "active": 200, "duration": 0.4, "warmup": 0.1},
+        "buff_sizes": [1, 4, 16],
+        "buff_rel0": {"mib": 1, "max-seconds": 2.0},
+        "buff_rel0_repeats": 1,
+    },
+}
+
+ORDER = ["pingpong", "timers", "wakeup", "idle", "manyfds", "buffwrite"]
+
+
+REPORT = []  # the report's lines, printed on stdout at the end (progress goes to stderr)
+
+
+def out(text=""):
+    REPORT.extend(str(text).split("\n"))
+
+
+def log(msg):
+    sys.stderr.write(msg + "\n")
+    sys.stderr.flush()
+
+
+# -- contenders -----------------------------------------------------------------------------
+
+
+class Contender:
+    """One column of the comparison: a label, an interpreter, a --contender spec."""
+
+    def __init__(self, key, label, python, spec, unavailable=None):
+        self.key = key  # "asyncio", "rel0", or a registrar name
+        self.label = label
+        self.python = python
+        self.spec = spec
+        self.unavailable = unavailable  # why it cannot run, or None
+
+
+def probe_project():
+    """Ask this interpreter which registrars run here and whether rel_util imports."""
+    res = run_script("probe.py", sys.executable, [])
+    if "error" in res:
+        raise SystemExit("bench: cannot probe this project's packages: %s" % (res["error"],))
+    return res
+
+
+def ensure_rel0(path, skip_install=False):
+    """The python of a venv holding rel 0.4.9.27 (created if needed), or (None, why)."""
+    py = os.path.join(path, "bin", "python")
+    check = [py, "-c", "from importlib.metadata import version; print(version('rel'))"]
+
+    def installed():
+        try:
+            out = subprocess.run(check, capture_output=True, text=True, timeout=60)
+        except (OSError, subprocess.SubprocessError):
+            return None
+        return out.stdout.strip() if out.returncode == 0 else None
+
+    if os.path.exists(py) and installed() == REL0_VERSION:
+        return py, None
+    if skip_install:
+        return None, "no venv with rel %s at %s (--no-install)" % (REL0_VERSION, path)
+    log("bench: creating %s with rel==%s from the registry ..." % (path, REL0_VERSION))
+    if os.path.exists(path):
+        shutil.rmtree(path)
+    steps = [[sys.executable, "-m", "venv", path],
+             [py, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "rel==" + REL0_VERSION]]
+    for cmd in steps:
+        try:
+            out = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+        except (OSError, subprocess.SubprocessError) as exc:
+            return None, "%s failed: %s" % (" ".join(cmd[:4]), exc)
+        if out.returncode != 0:
+            tail = (out.stderr or out.stdout).strip().splitlines()[-3:]
+            return None, "%s failed: %s" % (" ".join(cmd[:4]), " | ".join(tail))
+    version = installed()
+    if version != REL0_VERSION:
+        return None, "venv at %s holds rel %r, not %s" % (path, version, REL0_VERSION)
+    return py, None
+
+
+def make_contenders(probe, rel0_python, rel0_why):
+    registrars = probe.get("registrars", {})
+    names = [n for n in PREFERENCE if n in registrars] + sorted(n for n in registrars if n not in PREFERENCE)
+    available = [n for n in names if registrars[n] == "ok"]
+    default = available[0] if available else None
+    cs = {
+        "asyncio": Contender("asyncio", "asyncio (%s)" % platform.python_version(), sys.executable,
+                             "asyncio"),
+        "rel0": Contender("rel0", "rel %s (epoll)" % REL0_VERSION, rel0_python, "rel0",
+                          None if rel0_python else "rel %s unavailable: %s" % (REL0_VERSION, rel0_why)),
+    }
+    for n in available:
+        tag = " (portable)" if n == PORTABLE else ""
+        tag += " (default)" if n == default and n != PORTABLE else ""
+        why = None if registrars[n] == "ok" else registrars[n]
+        cs[n] = Contender(n, "rel_core: %s%s" % (n, tag), sys.executable, "rel:" + n, why)
+    return cs, names, available, default
+
+
+# -- running ----------------------------------------------------------------------------------
+
+
+def run_script(script, python, args):
+    """Run one scenario script; its last stdout line parsed, or {"error": ...}."""
+    cmd = [python, os.path.join(SCENARIOS_DIR, script)] + [str(a) for a in args]
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=SUBPROCESS_TIMEOUT,
+                             cwd=SCENARIOS_DIR)
+    except subprocess.TimeoutExpired:
+        return {"error": "timed out after %d s" % SUBPROCESS_TIMEOUT}
+    except OSError as exc:
+        return {"error": "could not start %s: %s" % (python, exc)}
+    lines = out.stdout.strip().splitlines()
+    if out.returncode != 0 or not lines:
+        tail = out.stderr.strip().splitlines()[-1:] or ["exit status %d, no output" % out.returncode]
+        return {"error": tail[0][:200], "stderr": out.stderr[-2000:]}
+    try:
+        return json.loads(lines[-1])
+    except ValueError:
+        return {"error": "unparsable output: %r" % (lines[-1][:200],)}
+
+
+def opts(d):
+    args = []
+    for k, v in d.items():
+        args += ["--" + k, v]
+    return args
+
+
+class Job:
+    """One row of a table: a contender running a scenario script with arguments."""
+
+    def __init__(self, row, contender, script, args, repeats):
+        self.row = row
+        self.contender = contender
+        self.script = script
+        self.args = args
+        self.repeats = repeats
+        self.results = []
+
+
+def run_jobs(scenario, jobs, metrics):
+    """Run every job ``repeats`` times, interleaved; print each run to stderr."""
+    most = max(j.repeats for j in jobs)
+    for rep in range(most):
+        for job in jobs:
+            c = job.contender
+            if rep >= job.repeats:
+                continue
+            if c.unavailable:
+                if rep == 0:
+                    job.results.append({"na": c.unavailable})
+                continue
+            res = run_script(job.script, c.python, ["--contender", c.spec] + job.args)
+            job.results.append(res)
+            if "error" in res:
+                shown = "ERROR " + res["error"]
+            elif "na" in res:
+                shown = "n/a " + res["na"]
+            else:
+                shown = "  ".join("%s=%s" % (m.key, m.fmt(res.get(m.key))) for m in metrics)
+            log("  %-9s %-34s run %d/%d  %s" % (scenario, job.row, rep + 1, job.repeats, shown))
+
+
+# -- tables -------------------------------------------------------------------------------------
+
+
+class Metric:
+    def __init__(self, key, title, higher_better, fmt):
+        self.key = key
+        self.title = title
+        self.higher_better = higher_better
+        self.fmt = fmt
+
+    def best(self, results):
+        vals = [r[self.key] for r in results if "error" not in r and "na" not in r
+                and isinstance(r.get(self.key), (int, float))]
+        if not vals:
+            return None
+        return max(vals) if self.higher_better else min(vals)
+
+
+def f_rate(v):
+    return "-" if v is None else f"{v:,.0f}"
+
+
+def f_us(v):
+    return "-" if v is None else ("%.1f" % v if v < 1000 else f"{v:,.0f}")
+
+
+def f_ms(v):
+    return "-" if v is None else "%.2f" % v
+
+
+def f_int(v):
+    return "-" if v is None else f"{int(v):,}"
+
+
+def f_mibs(v):
+    return "-" if v is None else ("%.2f" % v if v < 10 else f"{v:,.0f}")
+
+
+def f_spm(v):
+    return "-" if v is None else "%.2f ms" % (v * 1e3)
+
+
+def f_ratio(v):
+    if v is None:
+        return "-"
+    if v < 0.1:
+        return "%.2gx" % v
+    return "%.2fx" % v if v < 10 else "%.0fx" % v
+
+
+def cell_status(job):
+    """The cell text for a row without numbers (n/a or error), else None."""
+    ok = [r for r in job.results if "error" not in r and "na" not in r]
+    if ok:
+        return None
+    na = [r["na"] for r in job.results if "na" in r]
+    if na:
+        if "FD_SETSIZE" in na[0]:
+            return "n/a (FD_SETSIZE)"
+        return "n/a (%s)" % (na[0][:90],)
+    errs = [r["error"] for r in job.results if "error" in r]
+    return "error: %s" % (errs[0][:120] if errs else "no result",)
+
+
+def table(title, jobs, metrics, refs, notes=()):
+    """A markdown table: per metric, the value and its ratio to each reference row."""
+    lines = ["", "### " + title, ""]
+    head = ["contender"]
+    for m in metrics:
+        head += [m.title, "÷ asyncio", "÷ rel %s" % REL0_VERSION]
+    lines.append("| " + " | ".join(head) + " |")
+    lines.append("|" + "|".join(["---"] + ["---:"] * (len(head) - 1)) + "|")
+    for job in jobs:
+        status = cell_status(job)
+        row = [job.row]
+        for m in metrics:
+            if status:
+                row += [status if m is metrics[0] else "", "", ""]
+                continue
+            v = m.best(job.results)
+            row.append(m.fmt(v))
+            for ref in ("asyncio", "rel0"):
+                rv = refs.get(ref, {}).get(m.key)
+                row.append(f_ratio(v / rv) if v is not None and rv else "-")
+        lines.append("| " + " | ".join(row) + " |")
+    for n in notes:
+        lines.append("")
+        lines.append(n)
+    out("\n".join(lines))
+
+
+def bests(jobs, metrics):
+    """{contender key: {metric key: best value}} of the plain rows (refs and targets)."""
+    out = {}
+    for job in jobs:
+        out.setdefault(job.contender.key, {})
+        for m in metrics:
+            v = m.best(job.results)
+            if v is not None:
+                out[job.contender.key][m.key] = v
+    return out
+
+
+# -- scenarios --------------------------------------------------------------------------------
+
+
+def scenario_jobs(name, cs, names, default, s):
+    """(jobs, metrics, title, notes) of one scenario."""
+    R = s["repeats"]
+    ours_all = [cs[n] for n in names if n in cs]
+    ours_main = [cs[n] for n in names if n in cs and (n == PORTABLE or n == default)]
+    base = [cs["asyncio"], cs["rel0"]]
+
+    def jobs_for(contenders, script, args, rel0_args=None, repeats=R):
+        return [Job(c.label, c, script, rel0_args if (rel0_args is not None and c.key == "rel0") else args,
+                    repeats) for c in contenders]
+
+    if name == "pingpong":
+        m = [Metric("rate", "round trips/s", True, f_rate)]
+        title = "Socket ping-pong over a socketpair, 1-byte messages (round trips/s, higher is better)"
+        return (jobs_for(base + ours_all, "pingpong.py", opts(s["pingpong"]), repeats=s["pingpong_repeats"]),
+                m, title, ())
+    if name == "timers":
+        m = [Metric("p50_us", "lateness p50 µs", False, f_us),
+             Metric("p99_us", "lateness p99 µs", False, f_us)]
+        t = s["timers"]
+        title = ("Timer lateness, %d timers due over %.1f s (µs after the deadline, lower is better)"
+                 % (t["count"], t["spread"]))
+        return jobs_for(base + ours_main, "timers.py", opts(t)), m, title, ()
+    if name == "wakeup":
+        m = [Metric("p50_us", "latency p50 µs", False, f_us), Metric("p99_us", "latency p99 µs", False, f_us)]
+        title = ("Wake-up latency: timer callback writes a byte -> read callback runs "
+                 "(%d samples; µs, lower is better)" % s["wakeup"]["count"])
+        return (jobs_for(base + ours_main, "wakeup.py", opts(s["wakeup"]), opts(s["wakeup_rel0"])), m, title,
+                ("rel %s: at most %d samples or %.0f s." % (REL0_VERSION, s["wakeup_rel0"]["count"],
+                                                             s["wakeup_rel0"]["max-seconds"]),))
+    if name == "idle":
+        m = [Metric("cpu_ms", "CPU ms", False, f_ms), Metric("wakeups", "wake-ups", False, f_int)]
+        title = ("CPU used while idle for %.0f s: one read watcher on a silent socket (lower is better)"
+                 % s["idle"]["seconds"])
+        notes = ("wake-ups: voluntary context switches (getrusage ru_nvcsw), i.e. how often the "
+                 "process went to sleep and was woken.",)
+        jobs = jobs_for(base + ours_main, "idle.py", opts(s["idle"]), repeats=s["idle_repeats"])
+        return jobs, m, title, notes
+    if name == "manyfds":
+        t = s["manyfds"]
+        m = [Metric("batch_rate", "events/s, %d ready at a time" % t["active"], True, f_rate),
+             Metric("single_rate", "events/s, 1 ready at a time", True, f_rate)]
+        title = ("%d registered fds (%d socketpairs) with random activity (read events handled/s, "
+                 "higher is better)" % (2 * t["pairs"], t["pairs"]))
+        notes = ("Left: rounds of %d random pairs written at once, the next round when all were read "
+                 "(the scenario as specified). Right: one random pair at a time (latency-bound: "
+                 "each event costs one full poll over the 10k fds)." % t["active"],)
+        return jobs_for(base + ours_all, "manyfds.py", opts(t)), m, title, notes
+    raise ValueError(name)
+
+
+def run_buffwrite(cs, default, s, summary):
+    """The buffwrite table (throughput) and the CPU-per-MiB table of this project."""
+    sizes = s["buff_sizes"]
+    big = sizes[-1]
+    ours = cs.get(default) if default else None
+    ours_label = "rel_core + rel_util: %s (default)" % (default,)
+    r0 = s["buff_rel0"]
+    m = [Metric("mib_per_s", "MiB/s", True, f_mibs), Metric("cpu_s_per_mib", "CPU per MiB", False, f_spm)]
+    jobs = [Job("asyncio sock_sendall, %d MiB" % big, cs["asyncio"], "buffwrite.py", ["--mib", big],
+                s["repeats"]),
+            Job("rel %s buffwrite, %s MiB (time-bounded)" % (REL0_VERSION, r0["mib"]), cs["rel0"],
+                "buffwrite.py", opts(r0), s["buff_rel0_repeats"])]
+    size_jobs = []
+    if ours is not None:
+        for mib in sizes:
+            size_jobs.append(Job("%s, %d MiB" % (ours_label, mib), ours, "buffwrite.py", ["--mib", mib],
+                                 s["repeats"]))
+    run_jobs("buffwrite", jobs + size_jobs, m)
+    refs = {"asyncio": bests(jobs[:1], m).get("asyncio", {}), "rel0": bests(jobs[1:2], m).get("rel0", {})}
+    main_rows = jobs + size_jobs[-1:]
+    table("buffwrite through a socketpair drained by a read watcher (MiB/s higher is better; CPU per MiB "
+          "lower is better)", main_rows, m, refs,
+          ("sender = lambda s, d: s.send(d). rel %s is bounded to %s MiB / %.0f s (its rate: bytes "
+           "received / time)." % (REL0_VERSION, r0["mib"], r0["max-seconds"]),))
+    # CPU growth table
+    lines = ["", "### buffwrite CPU time by payload size, this project (%s)" % (default,), "",
+             "| payload | wall s | CPU s | CPU s per MiB | MiB/s |", "|---:|---:|---:|---:|---:|"]
+    per_mib = {}
+    for mib, job in zip(sizes, size_jobs):
+        status = cell_status(job)
+        if status:
+            lines.append("| %d MiB | %s | | | |" % (mib, status))
+            continue
+        ok = [r for r in job.results if "error" not in r and "na" not in r]
+        best = min(ok, key=lambda r: r["cpu_seconds"])
+        per_mib[mib] = best["cpu_seconds"] / best["mib_received"]
+        lines.append("| %d MiB | %.3f | %.3f | %.4f | %s |" % (
+            mib, best["seconds"], best["cpu_seconds"], per_mib[mib], f_mibs(max(r["mib_per_s"] for r in ok))))
+    if ours is None:
+        lines.append("| - | no registrar of this project runs here | | | |")
+    out("\n".join(lines))
+    ours_best = bests(size_jobs[-1:], m).get(default, {}) if size_jobs else {}
+    rate = ours_best.get("mib_per_s")
+    r0rate = refs["rel0"].get("mib_per_s")
+    summary.append(("4", "buffwrite >= 100x rel %s's throughput" % REL0_VERSION,
+                    *ratio_check(rate, r0rate, 100.0, "MiB/s")))
+    summary.append(("4", "buffwrite >= 500 MiB/s (%d MiB)" % big,
+                    None if rate is None else rate >= 500,
+                    "n/a" if rate is None else "%s MiB/s" % f_mibs(rate)))
+    mid = sizes[-2]
+    if mid in per_mib and big in per_mib:
+        growth = per_mib[big] / per_mib[mid]
+        summary.append(("4", "buffwrite CPU grows linearly (CPU/MiB at %d MiB <= 1.5x that at %d MiB)"
+                        % (big, mid), growth <= 1.5,
+                        "%.2f vs %.2f ms/MiB (%.2fx)" % (per_mib[big] * 1e3, per_mib[mid] * 1e3, growth)))
+    else:
+        summary.append(("4", "buffwrite CPU grows linearly", None, "n/a"))
+    return {j.row: j.results for j in jobs + size_jobs}
+
+
+# -- targets ----------------------------------------------------------------------------------
+
+
+def ratio_check(v, ref, need, unit=""):
+    """(passed or None, detail) for v >= need * ref."""
+    if v is None or not ref:
+        return None, "n/a"
+    r = v / ref
+    return r >= need, "%sx (%s vs %s%s)" % ("%.2f" % r if r < 10 else "%.0f" % r,
+                                           f_rate(v) if v >= 10 else "%.2f" % v,
+                                           f_rate(ref) if ref >= 10 else "%.2f" % ref,
+                                           " " + unit if unit else "")
+
+
+def no_worse(v, ref, fmt, slack=0.0):
+    """(passed or None, detail) for v <= ref + slack (lower is better)."""
+    if v is None or ref is None:
+        return None, "n/a"
+    return v <= ref + slack, "%s vs asyncio %s (%.2fx)" % (fmt(v), fmt(ref), v / ref if ref else float("inf"))
+
+
+def targets(name, b, names, default, summary):
+    """Append the targets of scenario ``name`` (best values ``b``) to summary."""
+    ours = [n for n in (PORTABLE, default) if n in names and n is not None]
+    ours = list(dict.fromkeys(ours))
+    if name == "pingpong":
+        p = b.get(PORTABLE, {}).get("rate")
+        summary.append(("2", "ping-pong, portable (%s) >= 1.1x asyncio" % PORTABLE,
+                        *ratio_check(p, b.get("asyncio", {}).get("rate"), 1.1, "rt/s")))
+        summary.append(("2", "ping-pong, portable (%s) >= 100x rel %s" % (PORTABLE, REL0_VERSION),
+                        *ratio_check(p, b.get("rel0", {}).get("rate"), 100.0, "rt/s")))
+        e = b.get("epoll", {}).get("rate")
+        summary.append(("3", "ping-pong, epoll >= 1.1x portable (%s)" % PORTABLE,
+                        *ratio_check(e, p, 1.1, "rt/s")))
+        summary.append(("3", "ping-pong, epoll >= 1.2x asyncio",
+                        *ratio_check(e, b.get("asyncio", {}).get("rate"), 1.2, "rt/s")))
+    elif name == "timers":
+        for n in ours:
+            summary.append(("2", "timer lateness p99 (%s) <= asyncio's" % n,
+                            *no_worse(b.get(n, {}).get("p99_us"), b.get("asyncio", {}).get("p99_us"),
+                                      lambda v: f_us(v) + " µs")))
+    elif name == "wakeup":
+        for n in ours:
+            for q in ("p50", "p99"):
+                summary.append(("2", "wake-up latency %s (%s) <= asyncio's" % (q, n),
+                                *no_worse(b.get(n, {}).get(q + "_us"), b.get("asyncio", {}).get(q + "_us"),
+                                          lambda v: f_us(v) + " µs")))
+    elif name == "idle":
+        for n in ours:
+            summary.append(("2", "idle CPU (%s) <= asyncio's (+1 ms tolerance over the run)" % n,
+                            *no_worse(b.get(n, {}).get("cpu_ms"), b.get("asyncio", {}).get("cpu_ms"),
+                                      lambda v: "%.2f ms" % v, slack=1.0)))
+    elif name == "manyfds":
+        r0 = b.get("rel0", {})
+        for key, what in (("batch_rate", "rounds of many ready fds (as specified)"),
+                          ("single_rate", "one ready fd at a time")):
+            summary.append(("3", "10k fds, %s: epoll >= 100x rel %s" % (what, REL0_VERSION),
+                            *ratio_check(b.get("epoll", {}).get(key), r0.get(key), 100.0, "events/s")))
+
+
+def print_summary(summary):
+    out("\n### Targets (issues 2, 3, 4)\n")
+    out("| issue | target | result | measured |")
+    out("|---|---|---|---|")
+    for issue, what, ok, detail in summary:
+        verdict = "n/a" if ok is None else ("PASS" if ok else "FAIL")
+        out("| #%s | %s | %s | %s |" % (issue, what, verdict, detail))
+    out("\n(No assertion: a missed target is reported here, never as a failing exit status.)")
+
+
+def print_errors(raw):
+    """The stderr tail of every run that failed (an engine crash shows here)."""
+    seen = []
+    for scenario, rows in raw.items():
+        for row, results in rows.items():
+            for r in results:
+                if "error" in r and (row, r["error"]) not in [(x[1], x[2]) for x in seen]:
+                    seen.append((scenario, row, r["error"], r.get("stderr", "")))
+    if not seen:
+        return
+    out("\n### Failed runs\n")
+    for scenario, row, err, stderr in seen:
+        out("- %s, %s: %s" % (scenario, row, err))
+        tail = stderr.strip().splitlines()[-8:]
+        if tail:
+            out("")
+            out("```")
+            out("\n".join(tail))
+            out("```")
+
+
+# -- main -------------------------------------------------------------------------------------
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true", help="smaller counts, one repeat (about a minute)")
+    ap.add_argument("--only", default="", help="comma-separated scenarios: " + ",".join(ORDER))
+    ap.add_argument("--repeats", type=int, help="repeats per measurement (best is kept)")
+    ap.add_argument("--rel0-venv", default=REL0_VENV, help="where rel 0.4.9.27's venv lives / is created")
+    ap.add_argument("--no-install", action="store_true", help="do not create rel 0.4.9.27's venv")
+    ap.add_argument("--json", help="also write every raw result to this file")
+    args = ap.parse_args(argv)
+    only = [x.strip() for x in args.only.split(",") if x.strip()]
+    bad = [x for x in only if x not in ORDER]
+    if bad:
+        ap.error("unknown scenario(s) %s; known: %s" % (", ".join(bad), ", ".join(ORDER)))
+    selected = [n for n in ORDER if not only or n in only]
+    s = dict(SETTINGS["quick" if args.quick else "full"])
+    if args.repeats:
+        s.update(repeats=args.repeats, idle_repeats=args.repeats, buff_rel0_repeats=args.repeats,
+                 pingpong_repeats=args.repeats)
+
+    started = time.monotonic()
+    probe = probe_project()
+    rel0_python, rel0_why = ensure_rel0(args.rel0_venv, args.no_install)
+    if rel0_why:
+        log("bench: WARNING: rel %s will be reported n/a: %s" % (REL0_VERSION, rel0_why))
+    cs, names, available, default = make_contenders(probe, rel0_python, rel0_why)
+
+    out("## rel benchmark%s" % (" (--quick)" if args.quick else ""))
+    out()
+    out("- machine: %s, %s CPUs, load average at start %s" % (
+        platform.platform(), os.cpu_count(), "%.2f %.2f %.2f" % os.getloadavg()))
+    out("- Python %s (%s); rel_core %s; rel_util %s" % (
+        platform.python_version(), sys.executable, probe.get("rel_core"),
+        probe.get("rel_util") or "not importable (%s)" % probe.get("rel_util_error", "?")))
+    off = [n for n in names if n not in available]
+    out("- registrars (entry points 'rel.registrars'): %s; default: %s%s" % (
+        ", ".join(available) or "none", default,
+        "; not available here: %s" % ", ".join(off) if off else ""))
+    out("- rel %s: %s" % (REL0_VERSION, rel0_python or "unavailable (%s)" % rel0_why))
+    out("- each value: best of %d runs (ping-pong: %d, idle: %d), one subprocess per run, runs "
+          "interleaved; ratios are value ÷ the reference row's value"
+          % (s["repeats"], s["pingpong_repeats"], s["idle_repeats"]))
+
+    summary = []
+    raw = {}
+    try:
+        for name in selected:
+            log("bench: %s ..." % name)
+            if name == "buffwrite":
+                raw[name] = run_buffwrite(cs, default, s, summary)
+                continue
+            jobs, metrics, title, notes = scenario_jobs(name, cs, names, default, s)
+            run_jobs(name, jobs, metrics)
+            b = bests(jobs, metrics)
+            table(title, jobs, metrics, {"asyncio": b.get("asyncio", {}), "rel0": b.get("rel0", {})}, notes)
+            targets(name, b, available, default, summary)
+            raw[name] = {j.row: j.results for j in jobs}
+        print_summary(summary)
+        print_errors(raw)
+        out("\nTotal bench time: %.0f s; load average at end %s" % (
+            time.monotonic() - started, "%.2f %.2f %.2f" % os.getloadavg()))
+    finally:
+        sys.stderr.flush()
+        print("\n".join(REPORT))
+        sys.stdout.flush()
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump({"settings": s, "probe": probe, "results": raw}, fh, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,157 @@
+"""What every scenario script shares: the contenders, the CLI, the JSON line.
+
+A scenario script runs ONE contender in its own process and prints one JSON
+line on stdout. It must run under three interpreters: the nox venv's (this
+project, asyncio) and rel 0.4.9.27's venv's, so it imports nothing but the
+standard library and the engine under test.
+
+Contenders (``--contender``):
+
+* ``asyncio``: asyncio's own event loop, low-level API (``add_reader``,
+  ``call_later``), which is what rel's read()/timeout() correspond to;
+* ``rel0``: rel 0.4.9.27 (``import rel``), its epoll registrar;
+* ``rel``: this project's ``rel_core`` with the registrar ``initialize()`` picks;
+* ``rel:NAME``: this project with registrar NAME, ``initialize([NAME], ['strict'])``.
+
+The hot-path callbacks are handed to the engine directly (no adapter in
+between) and always return True, which keeps a rel watcher armed and is ignored
+by asyncio. Timer callbacks return None (one shot everywhere).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sys
+import time
+
+
+class Unavailable(Exception):
+    """The contender cannot run this scenario here (reported as n/a)."""
+
+
+class Engine:
+    """The few operations the scenarios need, for one contender."""
+
+    label = "?"
+    method = None
+
+    def read(self, sock, cb, *args):
+        raise NotImplementedError
+
+    def timeout(self, delay, cb, *args):
+        raise NotImplementedError
+
+    def run(self):
+        raise NotImplementedError
+
+    def stop(self):
+        raise NotImplementedError
+
+
+class RelEngine(Engine):
+    """rel_core (this project) or rel 0.4.9.27: the same facade."""
+
+    def __init__(self, module, label, method):
+        self.rel = module
+        self.label = label
+        self.method = method
+        self.read = module.read
+        self.timeout = module.timeout
+        self.run = module.dispatch
+        self.stop = module.abort
+
+
+class AsyncioEngine(Engine):
+    label = "asyncio"
+
+    def __init__(self):
+        import asyncio
+
+        self.asyncio = asyncio
+        self.loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(self.loop)
+        self.method = type(getattr(self.loop, "_selector", None)).__name__
+        self.timeout = self.loop.call_later
+        self.run = self.loop.run_forever
+        self.stop = self.loop.stop
+
+    def read(self, sock, cb, *args):
+        self.loop.add_reader(sock.fileno(), cb, *args)
+
+
+def make_engine(spec):
+    if spec == "asyncio":
+        return AsyncioEngine()
+    if spec == "rel0":
+        import rel
+
+        version = getattr(rel, "__version__", "?")
+        method = rel.initialize(["epoll"], ["strict"])
+        return RelEngine(rel, "rel %s" % (version,), method)
+    if spec == "rel" or spec.startswith("rel:"):
+        import rel_core
+
+        name = spec[4:]
+        try:
+            method = rel_core.initialize([name], ["strict"]) if name else rel_core.initialize()
+        except ImportError as exc:
+            raise Unavailable("registrar %r: %s" % (name, exc)) from None
+        return RelEngine(rel_core, "rel_core %s" % (rel_core.__version__,), method)
+    raise SystemExit("unknown contender %r" % (spec,))
+
+
+def parser(doc):
+    p = argparse.ArgumentParser(description=doc)
+    p.add_argument("--contender", required=True, help="asyncio | rel0 | rel | rel:NAME")
+    return p
+
+
+def emit(result):
+    """Print the scenario's result: one JSON line, the last of stdout."""
+    result.setdefault("python", sys.version.split()[0])
+    sys.stdout.write(json.dumps(result) + "\n")
+    sys.stdout.flush()
+
+
+def run_main(main):
+    """Run ``main()``; an Unavailable contender prints ``{"na": why}``."""
+    try:
+        emit(main())
+    except Unavailable as exc:
+        emit({"na": str(exc)})
+
+
+def percentile(sorted_values, q):
+    """The q-th percentile (0-100) of an ascending list, nearest rank."""
+    if not sorted_values:
+        return float("nan")
+    k = max(0, min(len(sorted_values) - 1, int(round(q / 100.0 * len(sorted_values) + 0.5)) - 1))
+    return sorted_values[k]
+
+
+def latency_summary(samples_s):
+    """p50/p99/max/mean of a list of seconds, in microseconds."""
+    s = sorted(samples_s)
+    return {
+        "n": len(s),
+        "p50_us": percentile(s, 50) * 1e6,
+        "p99_us": percentile(s, 99) * 1e6,
+        "max_us": (s[-1] if s else float("nan")) * 1e6,
+        "mean_us": (sum(s) / len(s) if s else float("nan")) * 1e6,
+    }
+
+
+def raise_fd_limit(wanted):
+    """Raise RLIMIT_NOFILE's soft limit towards ``wanted``; return the new limit."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY:
+        wanted = min(wanted, hard)
+    if soft == resource.RLIM_INFINITY or soft >= wanted:
+        return soft
+    resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+    return wanted
+
+
+now = time.perf_counter
