@@ -107,9 +107,9 @@ def build(session: nox.Session) -> None:
     session.run("python", os.path.join(ROOT, "tools", "build_dists.py"), *session.posargs)
 
 
-@nox.session
+@nox.session(requires=["build"])
 def installs(session: nox.Session) -> None:
-    """Install from dist/ only, each way users do, each in a fresh venv."""
+    """Install from dist/ only, each way users do, each in a fresh venv (after build)."""
     session.run("python", os.path.join(ROOT, "tools", "check_installs.py"), *session.posargs)
 
 

@@ -12,12 +12,12 @@ import rel_core
 # that live in rel-util.
 FACADE = """override supported_methods initialize set_verbose set_sleep set_turbo safe_read
 read write error timeout signal event dispatch pause resume loop report is_running abort
-abort_branch thread tick init start stop EV_PERSIST EV_READ EV_SIGNAL EV_TIMEOUT EV_WRITE
-__version__""".split()
+abort_branch thread tick init start stop EV_PERSIST EV_READ EV_SIGNAL EV_TIMEOUT EV_WRITE""".split()
 
 SUBMODULES = {
     "rel.rel": "read write timeout dispatch initialize override supported_methods",
-    "rel.listener": "Event SocketIO Signal Timer contains EV_PERSIST EV_READ EV_SIGNAL EV_TIMEOUT EV_WRITE",
+    "rel.listener": "Event SocketIO Signal Timer contains "
+                    "EV_PERSIST EV_READ EV_SIGNAL EV_TIMEOUT EV_WRITE",
     "rel.registrar": "Registrar SelectRegistrar PollRegistrar EpollRegistrar KqueueRegistrar set_sleep set_turbo",
     "rel.errors": "AbortBranch",
     "rel.util": "log set_verbose Basic loudListen listen emit ask when transpire",
