@@ -1,0 +1,53 @@
+"""The epoll registrar: Linux (and Android).
+
+Some facts about epoll, beyond the poll family's (see ``_base``):
+
+* Its bits are poll(2)'s (``EPOLLIN == POLLIN``, ``EPOLLRDHUP == POLLRDHUP``...),
+  so the family's translation applies unchanged and ``epoll.poll``'s list goes
+  to the engine as it is: the wait is one C call and nothing else.
+* An interest is keyed by (fd number, open file). close() of the last fd
+  referring to a file removes it silently: no POLLNVAL, no event, ever. So a
+  watcher whose fd was closed while registered stays until it is deleted or
+  its fd number is reused: a watcher for the new file then finds that epoll
+  refuses to modify the old interest (ENOENT), and the stale watchers are
+  dropped (``FileKeyed``). If a dup() of the file lives on (another fd, a
+  child process), epoll keeps reporting it under the old number, which can no
+  longer be unregistered: delete watchers before closing their fds.
+* ``epoll.poll(timeout)`` takes seconds (None: forever) and itself rounds them
+  *up* to whole milliseconds (CPython uses ``ROUND_CEILING``), so a wait never
+  returns before its timer is due; interrupted by a signal whose handler did
+  not raise, it waits again for the time left (PEP 475). So it *is* the wait.
+  Its ``maxevents`` must be at least 1; the default (-1) means FD_SETSIZE - 1
+  = 1023 (measured: no slower than a small one), and level triggering hands
+  any fd left over to the next call, in the order the kernel keeps ready fds
+  (fair: round-robin).
+"""
+
+from __future__ import annotations
+
+import select
+
+from ._base import FileKeyed, PollFamilyRegistrar, unavailable
+
+PLATFORMS = "Linux"
+
+
+class EpollRegistrar(FileKeyed, PollFamilyRegistrar):
+    """rel's registrar on ``select.epoll`` (Linux)."""
+
+    name = "epoll"
+    _factory = "epoll"
+
+    def _poller_open(self) -> None:
+        super()._poller_open()
+        # The wait is epoll.poll itself, no Python frame around it: it takes
+        # seconds or None, rounds up, and retries on EINTR (PEP 475).
+        self._poller_wait = self._poll  # type: ignore[method-assign]
+
+    def _poller_refresh(self, fd: int, mask: int) -> None:
+        """ENOENT if ``fd`` now names a file other than the one registered."""
+        self._poller.modify(fd, mask)
+
+
+if not hasattr(select, "epoll"):
+    raise unavailable("epoll", "epoll", PLATFORMS)
