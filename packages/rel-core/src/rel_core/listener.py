@@ -13,7 +13,6 @@ return value is then ignored. A callback that raises counts as falsy.
 
 from __future__ import annotations
 
-import math
 import numbers
 import os
 import signal as _signal
@@ -105,7 +104,8 @@ class Timer(Basic):
 
     __slots__ = ("registrar", "cb", "args", "delay", "_seq", "_gen")
 
-    def __init__(self, registrar: "Registrar", delay: Optional[float], cb: Callable[..., Any], *args: Any) -> None:
+    def __init__(self, registrar: Registrar, delay: Optional[float], cb: Callable[..., Any],
+                 *args: Any) -> None:
         _check_callable(cb)
         self.registrar = registrar
         self.cb: Optional[Callable[..., Any]] = cb
@@ -157,7 +157,7 @@ class SocketIO(Basic):
     __slots__ = ("registrar", "evtype", "kind", "sock", "fd", "subname", "cb", "args",
                  "persist", "active", "internal", "_gen", "_timer")
 
-    def __init__(self, registrar: "Registrar", evtype: str, sock: FileLike, cb: Callable[..., Any],
+    def __init__(self, registrar: Registrar, evtype: str, sock: FileLike, cb: Callable[..., Any],
                  *args: Any, arm: bool = True) -> None:
         _check_callable(cb)
         if evtype not in KINDS:
@@ -232,7 +232,7 @@ class Signal(Basic):
 
     __slots__ = ("registrar", "sig", "cb", "args", "active")
 
-    def __init__(self, registrar: "Registrar", sig: int, cb: Callable[..., Any], *args: Any,
+    def __init__(self, registrar: Registrar, sig: int, cb: Callable[..., Any], *args: Any,
                  arm: bool = True) -> None:
         _check_callable(cb)
         if isinstance(sig, bool) or not isinstance(sig, int):
@@ -280,7 +280,7 @@ class Event:
     a persistent event.
     """
 
-    def __init__(self, registrar: "Registrar", callback: Callable[..., Any], arg: Any = None,
+    def __init__(self, registrar: Registrar, callback: Callable[..., Any], arg: Any = None,
                  evtype: int = 0, handle: Any = None) -> None:
         _check_callable(callback)
         self.registrar = registrar

@@ -83,7 +83,7 @@ def _loop_thread_only(method: Callable[..., Any]) -> Callable[..., Any]:
     queue it for the loop thread and wake the loop."""
 
     @functools.wraps(method)
-    def wrapper(self: "Registrar", *args: Any) -> Any:
+    def wrapper(self: Registrar, *args: Any) -> Any:
         if self._moved_to is not None:
             return self._forward(method.__name__, args)
         if self._owner == _get_ident():
@@ -195,10 +195,19 @@ class Registrar(Basic):
     @_loop_thread_only
     def _arm_io_here(self, w: SocketIO) -> None:
         fd = w.fd
+        slot = self._io.get(fd)
+        if slot is not None and slot[w.kind] is not None and slot[w.kind] is not w:
+            # A new watcher replaces one of its kind, so the poller would not be
+            # told. But the fd may have been closed and its number reused: epoll
+            # and kqueue forget a closed file without a word, and would then never
+            # report the new one. Register the fd afresh (rare: two calls).
+            self._unregister_quietly(fd)
         try:
             self._put_io(w)
         except OSError as exc:
             if fd not in self._kmask:
+                if fd in self._io:  # the watchers left on a number that fails now are stale
+                    self._drop_fd(fd, exc)
                 raise
             # The poller refused an fd we had registered: its number was closed
             # and (maybe) reused by a new file. The old watchers are stale.
@@ -273,14 +282,17 @@ class Registrar(Basic):
             self._poller_modify(fd, mask)
             self._kmask[fd] = mask
 
-    def _drop_fd(self, fd: int, reason: Any) -> None:
-        """Forget ``fd`` (closed while registered): its watchers are disarmed."""
-        slot = self._io.pop(fd, None)
+    def _unregister_quietly(self, fd: int) -> None:
         if self._kmask.pop(fd, None) is not None:
             try:
                 self._poller_unregister(fd)
             except (OSError, KeyError, ValueError):
-                pass
+                pass  # closed while registered: the kernel forgot it already
+
+    def _drop_fd(self, fd: int, reason: Any) -> None:
+        """Forget ``fd`` (closed while registered): its watchers are disarmed."""
+        slot = self._io.pop(fd, None)
+        self._unregister_quietly(fd)
         for w in slot or ():
             if w is not None and w.active:
                 self._set_active(w, False)
@@ -317,7 +329,12 @@ class Registrar(Basic):
             if watchers is None:
                 old = _signal.getsignal(w.sig)
                 self._waker.catch_signals()  # first, so a signal is never missed
-                _signal.signal(w.sig, self._on_signal)  # raises for SIGKILL & co
+                try:
+                    _signal.signal(w.sig, self._on_signal)  # raises for SIGKILL & co
+                except BaseException:
+                    if not self._signals:  # roll back: the wake-up fd was ours for this one
+                        self._waker.release_signals()
+                    raise
                 try:
                     _signal.siginterrupt(w.sig, False)
                 except (AttributeError, OSError, ValueError):  # pragma: no cover
@@ -470,15 +487,15 @@ class Registrar(Basic):
                     continue
                 if bits & want_r:
                     w = slot[READ]
-                    if w is not None:
+                    if w is not None and w.active:
                         self._run_io(w)
                 if bits & want_w:
                     w = slot[WRITE]
-                    if w is not None:
+                    if w is not None and w.active:
                         self._run_io(w)
                 if bits & want_e:
                     w = slot[ERROR]
-                    if w is not None:
+                    if w is not None and w.active:
                         self._run_io(w)
         if timers.live:
             now = time.monotonic()
@@ -579,7 +596,7 @@ class Registrar(Basic):
         }
 
     # -- switching registrars --------------------------------------------------------------
-    def adopt(self, old: "Registrar") -> None:
+    def adopt(self, old: Registrar) -> None:
         """Take over every armed watcher of ``old`` (``initialize()`` switching
         registrar), then close ``old``; watchers still pointing at it follow."""
         if old._owner is not None:
@@ -588,19 +605,24 @@ class Registrar(Basic):
             ios = [w for slot in old._io.values() for w in slot
                    if w is not None and w.active and not w.internal]
             timers = [(d, t) for d, s, t in old._timers._heap if t._seq == s]
-            signals = [w for ws in old._signals.values() for w in ws]
-            for w in signals:
-                old._disarm_signal(w)
+            signals = [s for ss in old._signals.values() for s in ss]
+            for sw in signals:
+                old._disarm_signal(sw)
             old._moved_to = self
             for w in ios:
                 w.registrar = self
-                self._arm_io_here(w)
+                w.active = False  # armed (and counted) afresh here
+                try:
+                    self._arm_io_here(w)
+                except OSError as exc:  # its fd was closed meanwhile
+                    logger.warning("rel: dropped %r while switching registrar: %s", w, exc)
             for deadline, t in sorted(timers, key=lambda e: (e[0], e[1]._seq)):
                 t.registrar = self
+                t._seq = None  # its entry belongs to the old heap
                 self._timers.push(t, deadline)
-            for w in signals:
-                w.registrar = self
-                self._arm_signal(w)
+            for sw in signals:
+                sw.registrar = self
+                self._arm_signal(sw)
             self._calls.extend(old._calls)
             old._calls.clear()
             old._close_poller()

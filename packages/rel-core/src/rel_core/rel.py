@@ -20,7 +20,9 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence
 from ._version import __version__
 from .discovery import load, supported_methods
 from .errors import AbortBranch
-from .listener import EV_PERSIST, EV_READ, EV_SIGNAL, EV_TIMEOUT, EV_WRITE, Event, FileLike, Signal, SocketIO, Timer
+from .listener import (
+    EV_PERSIST, EV_READ, EV_SIGNAL, EV_TIMEOUT, EV_WRITE, Event, FileLike, Signal, SocketIO, Timer,
+)
 from .logs import log, logger, set_verbose
 from .pyevent import override
 from .registrar import Registrar, set_sleep, set_turbo
@@ -99,7 +101,11 @@ def initialize(methods: Optional[Sequence[str]] = None, options: Iterable[str] =
                                  if "strict" in options and "selectors" not in candidates else ""))
         if chosen is not registrar:
             if registrar is not None:
-                chosen.adopt(registrar)  # type: ignore[union-attr]
+                try:
+                    chosen.adopt(registrar)  # type: ignore[union-attr]
+                except BaseException:  # refused (the loop is running): keep the old one
+                    chosen.close()  # type: ignore[union-attr]
+                    raise
             registrar, method = chosen, name
         log("initialized with %r" % (name,))
     if "threaded" in options:

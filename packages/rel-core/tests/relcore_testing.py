@@ -1,0 +1,76 @@
+"""Helpers for rel-core's tests (imported by conftest.py and the test modules;
+named so as not to clash with other packages' test helpers on sys.path)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any, Callable, List, Optional, Tuple
+
+from rel_core.registrar import Registrar
+
+# Float rounding of deadline arithmetic (monotonic() + delay), not lateness: the
+# "never early" checks allow this much.
+SLACK = 1e-6
+
+
+class Guard:
+    """A timer that aborts the loop after ``limit`` seconds; ``expired`` says
+    whether it had to. Delete it (``cancel()``) when a test wants dispatch()
+    to end by itself."""
+
+    def __init__(self, rel: Any, limit: float) -> None:
+        self.rel = rel
+        self.expired = False
+        self.timer = rel.timeout(limit, self._expire)
+
+    def _expire(self) -> None:
+        self.expired = True
+        self.rel.abort()
+
+    def cancel(self) -> None:
+        self.timer.delete()
+
+
+def run_in_thread(target: Callable[[], Any]) -> Tuple[threading.Thread, List[BaseException]]:
+    """Start ``target`` in a daemon thread; its exception lands in the list."""
+    errors: List[BaseException] = []
+
+    def body() -> None:
+        try:
+            target()
+        except BaseException as exc:  # noqa: B036 - reported to the test
+            errors.append(exc)
+
+    t = threading.Thread(target=body, daemon=True)
+    t.start()
+    return t, errors
+
+
+class WaitCounter:
+    """Wraps the registrar's ``_poller_wait`` (the poller primitive) to count
+    the waits and record their timeouts; ``entered`` is set at each one."""
+
+    def __init__(self, reg: Registrar) -> None:
+        self.reg = reg
+        self.real = reg._poller_wait
+        self.timeouts: List[Optional[float]] = []
+        self.entered = threading.Event()
+        reg._poller_wait = self._wait  # type: ignore[method-assign]
+
+    def _wait(self, timeout: Optional[float]) -> Any:
+        self.timeouts.append(timeout)
+        self.entered.set()
+        return self.real(timeout)
+
+    @property
+    def count(self) -> int:
+        return len(self.timeouts)
+
+    def wait_entered(self, at_least: int = 1, limit: float = 10.0) -> bool:
+        """Block until the loop has entered the wait ``at_least`` times."""
+        deadline = time.monotonic() + limit
+        while self.count < at_least and time.monotonic() < deadline:
+            self.entered.wait(0.01)
+            self.entered.clear()
+        return self.count >= at_least

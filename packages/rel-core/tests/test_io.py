@@ -1,0 +1,259 @@
+"""I/O watchers on real sockets and pipes: readiness, EOF, errors, back-pressure."""
+
+from __future__ import annotations
+
+import os
+import socket
+import struct
+
+import pytest
+
+import rel_core.rel as facade
+
+
+def test_read_sees_eof_when_peer_closes(rel, socks, handle, guard):
+    a, b = socks()
+    got = []
+
+    def on_read():
+        data = a.recv(100)
+        got.append(data)
+        return bool(data)
+
+    rel.read(handle(a), on_read)
+    b.send(b"last words")
+    b.close()
+    g = guard()
+    g.cancel()
+    rel.dispatch()  # data, then EOF (falsy: deleted), then nothing left
+    assert got == [b"last words", b""]
+
+
+def test_read_sees_eof_on_tcp(rel, tcp_pair, handle):
+    client, server = tcp_pair()
+    got = []
+
+    def on_read():
+        data = server.recv(100)
+        got.append(data)
+        return bool(data)
+
+    rel.read(handle(server), on_read)
+    client.sendall(b"bye")
+    client.close()
+    rel.dispatch()
+    assert b"".join(got) == b"bye" and got[-1] == b""
+
+
+def _reset(sock):
+    """Close ``sock`` so that its peer gets a TCP reset (SO_LINGER 0)."""
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    sock.close()
+
+
+def test_error_watcher_fires_on_peer_reset(rel, tcp_pair, handle):
+    """Only an error watcher armed: a peer reset is an error condition
+    (POLLERR|POLLHUP, kqueue EOF) whatever the registrar."""
+    client, server = tcp_pair()
+    got = []
+    w = rel.error(handle(server), lambda: got.append("error"))
+    rel.timeout(0.02, _reset, client)
+    expired = []
+    bound = rel.timeout(5, lambda: expired.append(1) or rel.abort())
+    rel.timeout(0.03, lambda: bound.delete() if got else True)  # ends dispatch() once it fired
+    rel.dispatch()
+    assert not expired
+    assert got == ["error"]
+    assert not w.pending()  # falsy return: deleted
+
+
+def test_error_watcher_quiet_without_error(rel, tcp_pair, guard):
+    """Data waiting on a socket with only an error watcher is not an error."""
+    client, server = tcp_pair()
+    got = []
+    rel.error(server, lambda: got.append("error") or True)
+    client.sendall(b"data for nobody")
+    g = guard()
+    rel.timeout(0.2, rel.abort)
+    rel.dispatch()
+    assert got == []
+    assert not g.expired
+
+
+def test_error_and_read_watchers_on_reset(rel, tcp_pair, handle):
+    client, server = tcp_pair()
+    got = []
+
+    def on_read():
+        try:
+            got.append(("read", server.recv(100)))
+        except ConnectionResetError:
+            got.append(("read", "reset"))
+        return False
+
+    rel.read(handle(server), on_read)
+    rel.error(handle(server), lambda: got.append(("error",)))
+    rel.timeout(0.02, _reset, client)
+    expired = []
+    bound = rel.timeout(5, lambda: expired.append(1) or rel.abort())
+    rel.timeout(0.03, lambda: bound.delete() if len(got) >= 2 else True)
+    rel.dispatch()  # ends when both fired (falsy returns) and the bound is gone
+    assert not expired
+    assert ("error",) in got
+    assert any(entry[0] == "read" for entry in got)
+
+
+def test_write_watcher_waits_for_room(rel, socks, handle, guard):
+    a, b = socks()
+    sent = 0
+    try:
+        while True:
+            sent += a.send(b"x" * 65536)
+    except BlockingIOError:
+        pass
+    got = []
+    drained = []
+
+    def drain():
+        total = 0
+        try:
+            while True:
+                total += len(b.recv(1 << 20))
+        except BlockingIOError:
+            pass
+        drained.append(total)
+
+    rel.write(handle(a), lambda: got.append(len(drained)))
+    g = guard()
+    rel.timeout(0.1, drain)
+    g.cancel()
+    rel.dispatch()
+    assert got == [1], "the write watcher fired before there was room"
+    assert drained and drained[0] == sent
+
+
+def test_read_and_write_on_one_fd(rel, socks, handle):
+    a, b = socks()
+    b.send(b"ping")
+    got = []
+    r = rel.read(handle(a), lambda: got.append(("r", a.recv(10))))
+    w = rel.write(handle(a), lambda: got.append(("w",)))
+    assert rel.report()["reads"] == 1 and rel.report()["writes"] == 1
+    rel.dispatch()
+    assert sorted(got) == [("r", b"ping"), ("w",)]
+    assert not r.pending() and not w.pending()
+
+
+def test_newest_watcher_of_a_kind_wins(rel, socks, handle):
+    """As rel: one watcher per kind and fd."""
+    a, b = socks()
+    got = []
+    first = rel.read(handle(a), lambda: got.append("first"))
+    second = rel.read(handle(a), lambda: got.append("second") or a.recv(10) and None)
+    assert not first.pending() and second.pending()
+    assert rel.report()["reads"] == 1
+    b.send(b"x")
+    rel.dispatch()
+    assert got == ["second"]
+
+
+def test_delete_one_kind_keeps_other(rel, socks, handle):
+    a, b = socks()
+    got = []
+    r = rel.read(handle(a), lambda: got.append(a.recv(10)) or True)
+    w = rel.write(handle(a), lambda: True)
+    w.delete()
+    b.send(b"x")
+    rel.loop()
+    assert got == [b"x"]
+    assert r.pending() and not w.pending()
+    r.delete()
+
+
+def test_pipe_read_and_write(rel, guard):
+    r, w = os.pipe()
+    try:
+        got = []
+
+        def on_writable():
+            os.write(w, b"through the pipe")
+
+        def on_readable():
+            got.append(os.read(r, 100))
+
+        rel.write(w, on_writable)
+        rel.read(r, on_readable)
+        g = guard()
+        g.cancel()
+        rel.dispatch()
+        assert got == [b"through the pipe"]
+    finally:
+        os.close(r)
+        os.close(w)
+
+
+def test_many_fds(rel, socks):
+    pairs = [socks() for _ in range(200)]
+    got = []
+    for i, (a, _) in enumerate(pairs):
+        rel.read(a, lambda i=i, a=a: got.append((i, a.recv(10))))
+    assert rel.report()["reads"] == 200
+    for i, (_, b) in enumerate(pairs):
+        if i % 3 == 0:
+            b.send(b"%d" % i)
+    rel.loop()
+    assert sorted(got) == [(i, b"%d" % i) for i in range(0, 200, 3)]
+    assert rel.report()["reads"] == 200 - len(got)
+    rel.abort()
+    assert rel.report()["reads"] == 0
+
+
+def test_ping_pong(rel, socks, handle):
+    """A socket round trip, many times: read, answer, repeat."""
+    a, b = socks()
+    rounds = []
+
+    def on_a():
+        data = a.recv(100)
+        a.send(data)
+        return True
+
+    def on_b():
+        data = b.recv(100)
+        rounds.append(data)
+        if len(rounds) == 100:
+            rel.abort()
+            return False
+        b.send(data)
+        return True
+
+    rel.read(handle(a), on_a)
+    rel.read(handle(b), on_b)
+    b.send(b"ball")
+    rel.timeout(10, rel.abort)
+    rel.dispatch()
+    assert len(rounds) == 100
+    assert set(rounds) == {b"ball"}
+    rel.init()
+
+
+# select() has no "error only" interest, and the selectors module speaks only
+# readable/writable: a registrar built on them must stop polling an error-only fd
+# that holds unread data (level-triggered readability would spin the loop), so a
+# reset arriving after that goes unseen. Known, documented limitation.
+ERROR_BLIND_WHILE_DATA_WAITS = ("selectors", "select")
+
+
+def test_error_watcher_fires_on_reset_after_unread_data(rel, tcp_pair, guard, request):
+    """Data nobody reads is waiting when the peer resets: still an error."""
+    if facade.method in ERROR_BLIND_WHILE_DATA_WAITS:
+        request.applymarker(pytest.mark.xfail(reason="registrar cannot watch errors alone", strict=False))
+    client, server = tcp_pair()
+    got = []
+    rel.error(server, lambda: got.append("error") or rel.abort())
+    client.sendall(b"data for nobody")
+    g = guard(2)
+    rel.timeout(0.05, _reset, client)
+    rel.dispatch()
+    assert got == ["error"]
+    assert not g.expired
