@@ -18,7 +18,8 @@ SUBMODULES = {
     "rel.rel": "read write timeout dispatch initialize override supported_methods",
     "rel.listener": "Event SocketIO Signal Timer contains "
                     "EV_PERSIST EV_READ EV_SIGNAL EV_TIMEOUT EV_WRITE",
-    "rel.registrar": "Registrar SelectRegistrar PollRegistrar EpollRegistrar KqueueRegistrar set_sleep set_turbo",
+    "rel.registrar": "Registrar SelectRegistrar PollRegistrar EpollRegistrar KqueueRegistrar "
+                     "set_sleep set_turbo",
     "rel.errors": "AbortBranch",
     "rel.util": "log set_verbose Basic loudListen listen emit ask when transpire",
     "rel.buff": "BuffWriter buffwrite release_buff",

@@ -130,6 +130,7 @@ class Registrar(Basic):
         self._moved_to: Optional[Registrar] = None
         self.tick = 0
         self._poller_open()
+        self._ready_bits = (self._READY_READ, self._READY_WRITE, self._READY_ERROR)
         self._waker = Waker()
         wake = SocketIO(self, "read", self._waker, self._on_wake, arm=False)
         wake.persistent()
@@ -398,8 +399,10 @@ class Registrar(Basic):
             method, args = calls.popleft()
             try:
                 method(self, *args)
-            except OSError as exc:  # an fd closed between the call and now
-                logger.warning("rel: %s%r from another thread failed: %s",
+            except Exception as exc:  # e.g. an fd closed between the call and now
+                # The calling thread has moved on: log, and keep the loop (and
+                # the other queued calls) going.
+                logger.warning("rel: %s%r from another thread failed: %r",
                                method.__name__, args, exc)
 
     def _forward(self, name: str, args: Tuple[Any, ...]) -> Any:
@@ -440,9 +443,12 @@ class Registrar(Basic):
         except RuntimeError:
             return None
         self._running = True
+        run_once, timers, signals = self._run_once, self._timers, self._signals
         try:
-            while self._running and self.has_work():
-                self._run_once(True)
+            # has_work(), inlined: this is the loop's outermost line.
+            while self._running and (self._io_count or timers.live or signals or self._calls
+                                     or self._sigq):
+                run_once(True)
         finally:
             self._running = False
             self._release()
@@ -466,21 +472,29 @@ class Registrar(Basic):
         timers = self._timers
         if not block or self._calls or self._sigq:
             timeout: Optional[float] = 0.0
+        elif timers.live:
+            # The heap's head, peeked here rather than through a method call: this
+            # runs on every pass. A cancelled head makes next_deadline() clean up.
+            entry = timers._heap[0]
+            deadline = entry[0] if entry[2]._seq == entry[1] else timers.next_deadline()
+            timeout = deadline - time.monotonic()  # type: ignore[operator]
+            timeout = MAX_WAIT if timeout > MAX_WAIT else (timeout if timeout > 0 else 0.0)
         else:
-            deadline = timers.next_deadline()
-            if deadline is None:
-                timeout = None
-            else:
-                timeout = deadline - time.monotonic()
-                timeout = MAX_WAIT if timeout > MAX_WAIT else (timeout if timeout > 0 else 0.0)
+            timeout = None
         ready = self._poller_wait(timeout)
         self.tick += 1
         if logs.verbose:
             self.log("tick", self.tick, "ready", ready)
+        if self._calls:
+            # Changes queued by other threads apply before any callback of this
+            # pass, whatever order the poller lists the waker in: a watcher
+            # deleted from another thread must not fire once more.
+            self._run_calls()
         # The only place callbacks are called (invariants 2-4 of the module docstring).
         if ready:
             io = self._io
-            want_r, want_w, want_e = self._READY_READ, self._READY_WRITE, self._READY_ERROR
+            want_r, want_w, want_e = self._ready_bits
+            run_io = self._run_io
             for fd, bits in ready:
                 slot = io.get(fd)
                 if slot is None:
@@ -488,24 +502,29 @@ class Registrar(Basic):
                 if bits & want_r:
                     w = slot[READ]
                     if w is not None and w.active:
-                        self._run_io(w)
+                        run_io(w)
                 if bits & want_w:
                     w = slot[WRITE]
                     if w is not None and w.active:
-                        self._run_io(w)
+                        run_io(w)
                 if bits & want_e:
                     w = slot[ERROR]
                     if w is not None and w.active:
-                        self._run_io(w)
-        if timers.live:
-            now = time.monotonic()
-            mark = timers.mark()
-            timer = timers.pop_due(now, mark)
-            while timer is not None:
-                self._run_timer(timer)
-                timer = timers.pop_due(now, mark)
+                        run_io(w)
+        if timers.live and timers._heap[0][0] <= time.monotonic():
+            self._run_timers()
         if self._sigq:
             self._run_signals()
+
+    def _run_timers(self) -> None:
+        """Run the timers due now, armed before this pass, in deadline order."""
+        timers = self._timers
+        now = time.monotonic()
+        mark = timers.mark()
+        timer = timers.pop_due(now, mark)
+        while timer is not None:
+            self._run_timer(timer)
+            timer = timers.pop_due(now, mark)
 
     def _run_io(self, w: SocketIO) -> None:
         gen = w._gen

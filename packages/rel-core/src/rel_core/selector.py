@@ -50,15 +50,24 @@ class SelectorRegistrar(Registrar):
 
     def _poller_open(self) -> None:
         self._selector = selectors.DefaultSelector()
-        self._parked: Set[int] = set()  # error-only fds holding unread bytes
+        self._error_only: Set[int] = set()  # fds polled for reading on behalf of error()
+        self._parked: Set[int] = set()  # ...of which those holding unread bytes
 
     def _poller_close(self) -> None:
         self._selector.close()
 
+    def _interest(self, fd: int, mask: int) -> int:
+        if mask & _RW:
+            self._error_only.discard(fd)
+            return mask & _RW
+        self._error_only.add(fd)
+        return selectors.EVENT_READ
+
     def _poller_register(self, fd: int, mask: int) -> None:
         try:
-            self._selector.register(fd, (mask & _RW) or selectors.EVENT_READ)
+            self._selector.register(fd, self._interest(fd, mask))
         except ValueError as exc:  # selectors' word for a bad fd
+            self._error_only.discard(fd)
             raise OSError(errno.EBADF, str(exc)) from None
 
     def _poller_modify(self, fd: int, mask: int) -> None:
@@ -66,12 +75,13 @@ class SelectorRegistrar(Registrar):
             self._parked.discard(fd)
             return self._poller_register(fd, mask)
         try:
-            self._selector.modify(fd, (mask & _RW) or selectors.EVENT_READ)
+            self._selector.modify(fd, self._interest(fd, mask))
         except (KeyError, ValueError) as exc:
             raise OSError(errno.EBADF, str(exc)) from None
         return None
 
     def _poller_unregister(self, fd: int) -> None:
+        self._error_only.discard(fd)
         if fd in self._parked:
             self._parked.discard(fd)
         else:
@@ -85,12 +95,14 @@ class SelectorRegistrar(Registrar):
                 raise
             self._drop_closed()  # select() names no culprit: find them
             return []
-        kmask = self._kmask
+        if not self._error_only:
+            return [(key.fd, bits) for key, bits in events]
+        error_only = self._error_only
         ready = []
         for key, bits in events:
             fd = key.fd
-            if bits & selectors.EVENT_READ and not kmask.get(fd, 1) & selectors.EVENT_READ:
-                bits = (bits & ~selectors.EVENT_READ) | self._probe(fd)
+            if fd in error_only:  # readable, but only error() asked: what is it?
+                bits = self._probe(fd)
             ready.append((fd, bits))
         return ready
 

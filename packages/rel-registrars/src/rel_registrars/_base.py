@@ -1,5 +1,4 @@
-"""What the registrars share: the poll family's class, the ImportError text,
-and the check that pollers keyed by open file need when an fd number is reused.
+"""What the registrars share: the poll family's class and the ImportError text.
 
 Some facts about the poll family (``select.poll``, ``select.epoll``,
 ``select.devpoll``), written once for the three registrars built on it:
@@ -51,33 +50,6 @@ def unavailable(name: str, call: str, platforms: str) -> ImportError:
     """The ImportError a registrar module raises where its kernel call is missing."""
     return ImportError("the %r registrar needs select.%s, which exists only on %s "
                        "(this is %s)" % (name, call, platforms, sys.platform))
-
-
-class FileKeyed(Registrar):
-    """Mix-in for pollers keyed by open file, not fd number (epoll, kqueue).
-
-    Such a poller forgets an fd closed while registered. If the number is then
-    reused by a new file and a new watcher takes the place of a stale one of the
-    same kind, the engine's interest mask does not change, so it makes no poller
-    call, and the new file would never be watched. ``_poller_refresh`` makes
-    that call: it fails for a stale fd (the stale watchers are then dropped and
-    the new one registered afresh) or re-adds the interest.
-    """
-
-    def _poller_refresh(self, fd: int, mask: int) -> None:
-        raise NotImplementedError
-
-    def _put_io(self, w: Any) -> None:
-        fd = w.fd
-        mask = self._kmask.get(fd)
-        if mask is not None:
-            old = self._io[fd][w.kind]
-            if old is not None and old is not w:
-                try:
-                    self._poller_refresh(fd, mask)
-                except OSError as exc:
-                    self._drop_fd(fd, exc)
-        super()._put_io(w)
 
 
 class PollFamilyRegistrar(Registrar):

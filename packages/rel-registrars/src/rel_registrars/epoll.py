@@ -8,9 +8,8 @@ Some facts about epoll, beyond the poll family's (see ``_base``):
 * An interest is keyed by (fd number, open file). close() of the last fd
   referring to a file removes it silently: no POLLNVAL, no event, ever. So a
   watcher whose fd was closed while registered stays until it is deleted or
-  its fd number is reused: a watcher for the new file then finds that epoll
-  refuses to modify the old interest (ENOENT), and the stale watchers are
-  dropped (``FileKeyed``). If a dup() of the file lives on (another fd, a
+  its fd number is reused: when a watcher for the new file replaces a stale
+  one, the engine unregisters and registers the number afresh. If a dup() of the file lives on (another fd, a
   child process), epoll keeps reporting it under the old number, which can no
   longer be unregistered: delete watchers before closing their fds.
 * ``epoll.poll(timeout)`` takes seconds (None: forever) and itself rounds them
@@ -27,12 +26,12 @@ from __future__ import annotations
 
 import select
 
-from ._base import FileKeyed, PollFamilyRegistrar, unavailable
+from ._base import PollFamilyRegistrar, unavailable
 
 PLATFORMS = "Linux"
 
 
-class EpollRegistrar(FileKeyed, PollFamilyRegistrar):
+class EpollRegistrar(PollFamilyRegistrar):
     """rel's registrar on ``select.epoll`` (Linux)."""
 
     name = "epoll"
@@ -43,10 +42,6 @@ class EpollRegistrar(FileKeyed, PollFamilyRegistrar):
         # The wait is epoll.poll itself, no Python frame around it: it takes
         # seconds or None, rounds up, and retries on EINTR (PEP 475).
         self._poller_wait = self._poll  # type: ignore[method-assign]
-
-    def _poller_refresh(self, fd: int, mask: int) -> None:
-        """ENOENT if ``fd`` now names a file other than the one registered."""
-        self._poller.modify(fd, mask)
 
 
 if not hasattr(select, "epoll"):

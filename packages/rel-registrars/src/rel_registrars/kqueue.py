@@ -19,8 +19,8 @@ Some facts about kqueue:
     error() watcher.
 * close() removes an fd's knotes: a closed fd is never reported, and deleting
   its knotes later fails (EBADF/ENOENT), which the engine ignores. A number
-  reused by a new file has no knotes: a watcher that replaces a stale one
-  re-adds them (``FileKeyed``).
+  reused by a new file has no knotes: when a watcher replaces a stale one,
+  the engine unregisters and registers the fd again, which re-adds them.
 * Timeouts have nanosecond resolution: nothing to round.
 * Each ready knote is one event, so one fd can come back twice (READ and
   WRITE); the wait merges them into one ``(fd, bits)``.
@@ -36,7 +36,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from rel_core.registrar import Registrar
 
-from ._base import FileKeyed, unavailable
+from ._base import unavailable
 
 PLATFORMS = "macOS, FreeBSD, OpenBSD, NetBSD and DragonFly BSD"
 
@@ -46,7 +46,7 @@ R, W, E = 1, 2, 4  # rel's read/write/error bits, for this registrar's masks and
 MAX_EVENTS = 1024
 
 
-class KqueueRegistrar(FileKeyed, Registrar):
+class KqueueRegistrar(Registrar):
     """rel's registrar on ``select.kqueue`` (macOS, the BSDs)."""
 
     name = "kqueue"
@@ -97,10 +97,6 @@ class KqueueRegistrar(FileKeyed, Registrar):
         if changes:
             self._control(changes, 0)
         self._masks[fd] = mask
-
-    def _poller_refresh(self, fd: int, mask: int) -> None:
-        """Re-add ``fd``'s knotes: a number reused by a new file gets its own."""
-        self._control(self._changes(fd, 0, mask), 0)
 
     def _poller_unregister(self, fd: int) -> None:
         # One call per knote: a failing delete must not keep the next one alive
