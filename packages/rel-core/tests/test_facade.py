@@ -665,3 +665,12 @@ def test_first_use_chooses_a_registrar(rel):
     rel.timeout(0, got.append, 1)
     rel.dispatch()
     assert got == [1]
+
+
+def test_report_option_makes_the_report_visible(rel):
+    # The application configured no logging: the report it asked for must
+    # still reach stderr (INFO is below logging's last-resort WARNING).
+    logger = logging.getLogger("rel")
+    logger.setLevel(logging.WARNING)
+    rel.initialize([facade.method], ["report"])
+    assert logger.isEnabledFor(logging.INFO)

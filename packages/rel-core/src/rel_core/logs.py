@@ -22,16 +22,23 @@ _handler: logging.Handler | None = None
 
 def set_verbose(flag: bool) -> None:
     """Turn event logging (DEBUG lines on the ``rel`` logger) on or off."""
-    global verbose, _handler
+    global verbose
     verbose = bool(flag)
     if verbose:
-        if logger.level == logging.NOTSET or logger.level > logging.DEBUG:
-            logger.setLevel(logging.DEBUG)
-        if _handler is None and not logger.handlers and not logging.getLogger().handlers:
-            _handler = logging.StreamHandler(sys.stderr)
-            _handler.setFormatter(logging.Formatter("rel %(message)s"))
-            logger.addHandler(_handler)
+        show(logging.DEBUG)
     log("set_verbose %s" % (verbose,))
+
+
+def show(level: int) -> None:
+    """Make the ``rel`` logger's lines at ``level`` visible: lower its level if
+    need be, and add a stderr handler if the application configured none."""
+    global _handler
+    if logger.level == logging.NOTSET or logger.level > level:
+        logger.setLevel(level)
+    if _handler is None and not logger.handlers and not logging.getLogger().handlers:
+        _handler = logging.StreamHandler(sys.stderr)
+        _handler.setFormatter(logging.Formatter("rel %(message)s"))
+        logger.addHandler(_handler)
 
 
 def log(*msg: Any) -> None:

@@ -642,6 +642,8 @@ class Registrar(Basic):
             for sw in signals:
                 sw.registrar = self
                 self._arm_signal(sw)
+            self._sigq.extend(old._sigq)  # delivered, not handled yet: not lost
+            old._sigq.clear()
             self._calls.extend(old._calls)
             old._calls.clear()
             old._close_poller()

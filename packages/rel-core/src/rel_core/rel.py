@@ -13,6 +13,7 @@ The registrar is chosen on first use, or by :func:`initialize`, among the
 
 from __future__ import annotations
 
+import logging
 import sys
 import threading
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence
@@ -23,7 +24,7 @@ from .errors import AbortBranch
 from .listener import (
     EV_PERSIST, EV_READ, EV_SIGNAL, EV_TIMEOUT, EV_WRITE, Event, FileLike, Signal, SocketIO, Timer,
 )
-from .logs import log, logger, set_verbose
+from .logs import log, logger, set_verbose, show
 from .pyevent import override
 from .registrar import Registrar, set_sleep, set_turbo
 
@@ -111,6 +112,7 @@ def initialize(methods: Optional[Sequence[str]] = None, options: Iterable[str] =
     if "threaded" in options:
         log("'threaded' (pyevent's GIL hack) is unnecessary: rel releases the GIL while it waits")
     if "report" in options and (_report_timer is None or not _report_timer.pending()):
+        show(logging.INFO)  # the report was asked for: it must be seen
         _report_timer = timeout(5, _log_report)
     return name
 
