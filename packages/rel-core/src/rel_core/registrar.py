@@ -4,7 +4,7 @@ It holds the watcher tables, the timer heap, signal delivery, the cross-thread
 wake-up and the loop. A subclass supplies only the poller primitive (see "The
 poller primitive" below), so each OS poller is one small module.
 
-How one iteration runs (``_run_once``), and the invariants it keeps:
+How one iteration runs (``_run``), and the invariants it keeps:
 
 1. Wait in the poller for exactly as long as the next timer allows: forever when
    there is none, 0 when a call is queued. Never sleep, never wake up for
@@ -443,12 +443,9 @@ class Registrar(Basic):
         except RuntimeError:
             return None
         self._running = True
-        run_once, timers, signals = self._run_once, self._timers, self._signals
         try:
-            # has_work(), inlined: this is the loop's outermost line.
-            while self._running and (self._io_count or timers.live or signals or self._calls
-                                     or self._sigq):
-                run_once(True)
+            if self.has_work():
+                self._run(True, True)
         finally:
             self._running = False
             self._release()
@@ -463,38 +460,41 @@ class Registrar(Basic):
             return self._moved_to.loop(nonblock)
         self._claim()
         try:
-            self._run_once(not nonblock and self.has_work())
+            self._run(not nonblock and self.has_work(), False)
         finally:
             self._release()
         return None
 
-    def _run_once(self, block: bool) -> None:
-        timers = self._timers
-        if not block or self._calls or self._sigq:
-            timeout: Optional[float] = 0.0
-        elif timers.live:
-            # The heap's head, peeked here rather than through a method call: this
-            # runs on every pass. A cancelled head makes next_deadline() clean up.
-            entry = timers._heap[0]
-            deadline = entry[0] if entry[2]._seq == entry[1] else timers.next_deadline()
-            timeout = deadline - time.monotonic()  # type: ignore[operator]
-            timeout = MAX_WAIT if timeout > MAX_WAIT else (timeout if timeout > 0 else 0.0)
-        else:
-            timeout = None
-        ready = self._poller_wait(timeout)
-        self.tick += 1
-        if logs.verbose:
-            self.log("tick", self.tick, "ready", ready)
-        if self._calls:
-            # Changes queued by other threads apply before any callback of this
-            # pass, whatever order the poller lists the waker in: a watcher
-            # deleted from another thread must not fire once more.
-            self._run_calls()
-        # The only place callbacks are called (invariants 2-4 of the module docstring).
-        if ready:
-            io = self._io
-            want_r, want_w, want_e = self._ready_bits
-            run_io = self._run_io
+    def _run(self, block: bool, repeat: bool) -> None:
+        """One pass of the loop; with ``repeat``, passes for as long as
+        dispatch() should go on. One function, and its names bound once, because
+        this is the hottest code rel has: a pass costs no Python call of its own."""
+        timers, io, signals = self._timers, self._io, self._signals
+        calls, sigq = self._calls, self._sigq
+        want_r, want_w, want_e = self._ready_bits
+        run_io, wait, monotonic = self._run_io, self._poller_wait, time.monotonic
+        while True:
+            if not block or calls or sigq:
+                timeout: Optional[float] = 0.0
+            elif timers.live:
+                # The heap's head, peeked rather than asked for: a cancelled head
+                # makes next_deadline() clean up.
+                entry = timers._heap[0]
+                deadline = entry[0] if entry[2]._seq == entry[1] else timers.next_deadline()
+                timeout = deadline - monotonic()  # type: ignore[operator]
+                timeout = MAX_WAIT if timeout > MAX_WAIT else (timeout if timeout > 0 else 0.0)
+            else:
+                timeout = None
+            ready = wait(timeout)
+            self.tick += 1
+            if logs.verbose:
+                self.log("tick", self.tick, "ready", ready)
+            if calls:
+                # Changes queued by other threads apply before any callback of
+                # this pass, whatever order the poller lists the waker in: a
+                # watcher deleted from another thread must not fire once more.
+                self._run_calls()
+            # The only place callbacks are called (invariants 2-4 of the module docstring).
             for fd, bits in ready:
                 slot = io.get(fd)
                 if slot is None:
@@ -511,10 +511,14 @@ class Registrar(Basic):
                     w = slot[ERROR]
                     if w is not None and w.active:
                         run_io(w)
-        if timers.live and timers._heap[0][0] <= time.monotonic():
-            self._run_timers()
-        if self._sigq:
-            self._run_signals()
+            if timers.live and timers._heap[0][0] <= monotonic():
+                self._run_timers()
+            if sigq:
+                self._run_signals()
+            # has_work(), inlined.
+            if not (repeat and self._running
+                    and (self._io_count or timers.live or signals or calls or sigq)):
+                return
 
     def _run_timers(self) -> None:
         """Run the timers due now, armed before this pass, in deadline order."""
