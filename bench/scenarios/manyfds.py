@@ -53,11 +53,14 @@ def main():
     # one fd ready at a time the harness's own cost per event is otherwise a
     # large share of what is measured (for every contender alike).
     phase, handled, left, k, t_phase, until = -1, 0, 0, 0, 0.0, 0.0
+    # One ready at a time is a chain: each read callback itself writes the next
+    # random pair's byte (as a server relaying between idle clients would).
+    chain, chain_sends = False, [batch[0] for batch in single_rounds]
     results = {}
     rounds = None
 
     def next_phase(t):
-        nonlocal phase, handled, t_phase, until
+        nonlocal phase, handled, t_phase, until, chain
         if phase >= 0 and phases[phase][0] is not None:
             results[phases[phase][0]] = (handled, t - t_phase)
         phase += 1
@@ -65,12 +68,13 @@ def main():
             eng.stop()
             return None
         handled, t_phase, until = 0, t, t + phases[phase][2]
+        chain = phases[phase][1] is single_rounds
         return phases[phase][1]
 
-    def new_round():
+    def new_round(phase_over=False):
         nonlocal rounds, k, left
         k += 1
-        if rounds is None or (k & 255 == 0 and now() >= until):
+        if rounds is None or phase_over or (k & 255 == 0 and now() >= until):
             rounds = next_phase(now())
             if rounds is None:
                 return
@@ -83,6 +87,12 @@ def main():
         nonlocal handled, left
         sock.recv(64)
         handled += 1
+        if chain:
+            if handled & 1023 or now() < until:
+                chain_sends[handled & 4095](b"x")
+            else:
+                new_round(phase_over=True)
+            return True
         left -= 1
         if not left:
             new_round()
