@@ -308,3 +308,32 @@ def test_timer_wait_is_bounded_by_next_deadline(rel, waits):
     assert got and got[0] >= 0.2 - SLACK
     assert waits.timeouts and 0 < waits.timeouts[0] <= 0.2
     rel.init()
+
+
+def test_close_from_another_thread_while_dispatching_is_refused(rel, socks, watchdog, waits):
+    # Closing the poller under a running loop would break it mid-wait: the
+    # call that would do it fails instead, and the loop is unharmed.
+    dog = watchdog()
+    a, b = socks()
+    rel.read(a, lambda: True)
+    outcome = []
+
+    def closer():
+        assert waits.wait_entered()
+        try:
+            facade.registrar.close()
+        except RuntimeError as exc:
+            outcome.append(exc)
+        rel.abort()
+
+    th, errors = run_in_thread(closer)
+    rel.dispatch()
+    th.join(10)
+    assert not errors, errors
+    assert not dog.barked
+    assert outcome and "another thread" in str(outcome[0])
+    fired = []
+    rel.read(a, lambda: fired.append(a.recv(1)))
+    b.send(b"x")
+    rel.loop()
+    assert fired == [b"x"], "the registrar still works after the refused close()"

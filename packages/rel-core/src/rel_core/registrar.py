@@ -131,11 +131,20 @@ class Registrar(Basic):
         self.tick = 0
         self._poller_open()
         self._ready_bits = (self._READY_READ, self._READY_WRITE, self._READY_ERROR)
-        self._waker = Waker()
+        try:
+            self._waker = Waker()
+        except BaseException:
+            self._poller_close()
+            raise
         wake = SocketIO(self, "read", self._waker, self._on_wake, arm=False)
         wake.persistent()
         wake.internal = True
-        self._arm_io(wake)
+        try:
+            self._arm_io(wake)
+        except BaseException:  # a poller that cannot watch even our socketpair
+            self._waker.close()
+            self._poller_close()
+            raise
 
     # -- poller primitive: provided by subclasses ---------------------------------
     def _poller_open(self) -> None:
@@ -653,7 +662,10 @@ class Registrar(Basic):
             old._close_poller()
 
     def close(self) -> None:
-        """Restore signal handlers and release the poller and the waker."""
+        """Restore signal handlers and release the poller and the waker.
+        RuntimeError while the loop runs in another thread."""
+        if self._owner is not None and self._owner != _get_ident():
+            raise RuntimeError("rel: cannot close a registrar whose loop runs in another thread")
         self.init()
         self._close_poller()
 
