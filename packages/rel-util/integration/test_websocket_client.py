@@ -25,6 +25,17 @@ def send(app: websocket.WebSocketApp, message: Union[str, bytes]) -> None:
     app.send(message, opcode)
 
 
+def run_app(server, dispatch, limit: float = 60, **callbacks: Any) -> None:
+    """One WebSocketApp on rel with reconnect=1: start it, dispatch (failing
+    after ``limit`` seconds), then close it whatever happened."""
+    app = websocket.WebSocketApp(server.url, **callbacks)
+    app.run_forever(dispatcher=rel, reconnect=1)
+    try:
+        dispatch(limit)
+    finally:
+        close_app(app)
+
+
 def test_buffwrite_is_rel_utils():
     from rel_util import buff
 
@@ -62,13 +73,8 @@ def test_open_then_500_messages_in_order_including_4_mib(server, dispatch):
         if len(received) == len(messages):
             rel.abort()
 
-    app = websocket.WebSocketApp(server.url, on_open=on_open, on_message=on_message,
-                                 on_error=lambda app, e: errors.append(e))
-    app.run_forever(dispatcher=rel, reconnect=1)
-    try:
-        dispatch(60)
-    finally:
-        close_app(app)
+    run_app(server, dispatch, on_open=on_open, on_message=on_message,
+            on_error=lambda app, e: errors.append(e))
     assert opened == [True]
     assert errors == []
     assert len(received) == len(messages)
@@ -94,13 +100,7 @@ def test_reconnects_by_itself_after_the_server_restarts(server, dispatch):
         elif message == "after":
             rel.abort()
 
-    app = websocket.WebSocketApp(server.url, on_open=on_open, on_reconnect=on_reconnect,
-                                 on_message=on_message)
-    app.run_forever(dispatcher=rel, reconnect=1)
-    try:
-        dispatch(60)
-    finally:
-        close_app(app)
+    run_app(server, dispatch, on_open=on_open, on_reconnect=on_reconnect, on_message=on_message)
     assert events[:2] == ["open", "before"]
     assert events[-2:] == ["reconnect", "after"]
 
@@ -129,13 +129,7 @@ def test_server_killed_during_a_big_write_then_reconnect(server, dispatch):
             events.append(message)
             rel.abort()
 
-    app = websocket.WebSocketApp(server.url, on_open=on_open, on_reconnect=on_reconnect,
-                                 on_message=on_message)
-    app.run_forever(dispatcher=rel, reconnect=1)
-    try:
-        dispatch(60)
-    finally:
-        close_app(app)
+    run_app(server, dispatch, on_open=on_open, on_reconnect=on_reconnect, on_message=on_message)
     assert events[0] == "open" and "reconnect" in events and events[-1] == "after"
 
 
