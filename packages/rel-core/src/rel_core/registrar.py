@@ -32,7 +32,10 @@ time, from the loop thread while it runs):
   up to the poller's resolution) and report the ready fds; ``bits`` is tested
   against ``_READY_READ``, ``_READY_WRITE`` and ``_READY_ERROR``. An
   interrupted wait (EINTR) may return ``[]``. An fd found closed may be passed
-  to ``_drop_fd`` instead of being reported.
+  to ``_drop_fd`` instead of being reported. A subclass that sets
+  ``_REPORTS_KEYS`` reports ``(key, bits)`` instead, where ``key.fd`` is the fd
+  (``selectors``' keys): the portable registrar hands on selectors' own list,
+  with no second pass over it.
 """
 
 from __future__ import annotations
@@ -114,6 +117,7 @@ class Registrar(Basic):
     _READY_READ = 1
     _READY_WRITE = 2
     _READY_ERROR = 4
+    _REPORTS_KEYS = False
 
     def __init__(self) -> None:
         self._io: Dict[int, List[Optional[SocketIO]]] = {}  # {fd: [reader, writer, error watcher]}
@@ -162,7 +166,7 @@ class Registrar(Basic):
     def _poller_unregister(self, fd: int) -> None:
         raise NotImplementedError
 
-    def _poller_wait(self, timeout: Optional[float]) -> List[Tuple[int, int]]:
+    def _poller_wait(self, timeout: Optional[float]) -> List[Tuple[Any, int]]:
         raise NotImplementedError
 
     # -- watcher factories ----------------------------------------------------------
@@ -481,7 +485,9 @@ class Registrar(Basic):
         timers, io, signals = self._timers, self._io, self._signals
         calls, sigq = self._calls, self._sigq
         want_r, want_w, want_e = self._ready_bits
+        want_w_or_e = want_w | want_e
         run_io, wait, monotonic = self._run_io, self._poller_wait, time.monotonic
+        keyed, max_wait, read, write, error = self._REPORTS_KEYS, MAX_WAIT, READ, WRITE, ERROR
         while True:
             if not block or calls or sigq:
                 timeout: Optional[float] = 0.0
@@ -491,7 +497,10 @@ class Registrar(Basic):
                 entry = timers._heap[0]
                 deadline = entry[0] if entry[2]._seq == entry[1] else timers.next_deadline()
                 timeout = deadline - monotonic()  # type: ignore[operator]
-                timeout = MAX_WAIT if timeout > MAX_WAIT else (timeout if timeout > 0 else 0.0)
+                if timeout <= 0:
+                    timeout = 0.0
+                elif timeout > max_wait:
+                    timeout = max_wait
             else:
                 timeout = None
             ready = wait(timeout)
@@ -505,21 +514,31 @@ class Registrar(Basic):
                 self._run_calls()
             # The only place callbacks are called (invariants 2-4 of the module docstring).
             for fd, bits in ready:
-                slot = io.get(fd)
+                slot = io.get(fd.fd if keyed else fd)
                 if slot is None:
                     continue
                 if bits & want_r:
-                    w = slot[READ]
+                    w = slot[read]
                     if w is not None and w.active:
-                        run_io(w)
-                if bits & want_w:
-                    w = slot[WRITE]
-                    if w is not None and w.active:
-                        run_io(w)
-                if bits & want_e:
-                    w = slot[ERROR]
-                    if w is not None and w.active:
-                        run_io(w)
+                        # _run_io(w), inlined: reading is what a loop mostly does.
+                        gen = w._gen
+                        try:
+                            keep = w.cb(*w.args)  # type: ignore[misc]
+                        except BaseException as exc:
+                            if not self._io_failed(w, gen, exc):
+                                raise
+                        else:
+                            if not keep and w._gen == gen and not w.persist and w.active:
+                                self._disarm_io(w)
+                if bits & want_w_or_e:
+                    if bits & want_w:
+                        w = slot[write]
+                        if w is not None and w.active:
+                            run_io(w)
+                    if bits & want_e:
+                        w = slot[error]
+                        if w is not None and w.active:
+                            run_io(w)
             if timers.live and timers._heap[0][0] <= monotonic():
                 self._run_timers()
             if sigq:
@@ -543,15 +562,23 @@ class Registrar(Basic):
         gen = w._gen
         try:
             keep = w.cb(*w.args)  # type: ignore[misc]
-        except AbortBranch:
-            self.log("AbortBranch")
+        except BaseException as exc:
+            if not self._io_failed(w, gen, exc):
+                raise
             return
-        except BaseException:
-            if w._gen == gen and w.active:
-                self._disarm_io(w)
-            raise
         if not keep and w._gen == gen and not w.persist and w.active:
             self._disarm_io(w)
+
+    def _io_failed(self, w: SocketIO, gen: int, exc: BaseException) -> bool:
+        """``w``'s callback raised ``exc``. AbortBranch ends just that callback
+        (True: swallow it); anything else disarms ``w``, as a falsy return
+        would, and is for the caller to re-raise (False)."""
+        if isinstance(exc, AbortBranch):
+            self.log("AbortBranch")
+            return True
+        if w._gen == gen and w.active:
+            self._disarm_io(w)
+        return False
 
     def _run_timer(self, t: Timer) -> None:
         gen = t._gen

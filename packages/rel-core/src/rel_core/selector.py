@@ -47,6 +47,7 @@ class SelectorRegistrar(Registrar):
     _READY_READ = selectors.EVENT_READ
     _READY_WRITE = selectors.EVENT_WRITE
     _READY_ERROR = 4
+    _REPORTS_KEYS = True  # selectors' (key, bits) list, handed on untouched
 
     def _poller_open(self) -> None:
         self._selector = selectors.DefaultSelector()
@@ -87,7 +88,7 @@ class SelectorRegistrar(Registrar):
         else:
             self._selector.unregister(fd)
 
-    def _poller_wait(self, timeout: Optional[float]) -> List[Tuple[int, int]]:
+    def _poller_wait(self, timeout: Optional[float]) -> List[Tuple[selectors.SelectorKey, int]]:
         try:
             events = self._selector.select(timeout)
         except OSError as exc:
@@ -96,14 +97,13 @@ class SelectorRegistrar(Registrar):
             self._drop_closed()  # select() names no culprit: find them
             return []
         if not self._error_only:
-            return [(key.fd, bits) for key, bits in events]
+            return events
         error_only = self._error_only
         ready = []
         for key, bits in events:
-            fd = key.fd
-            if fd in error_only:  # readable, but only error() asked: what is it?
-                bits = self._probe(fd)
-            ready.append((fd, bits))
+            if key.fd in error_only:  # readable, but only error() asked: what is it?
+                bits = self._probe(key.fd)
+            ready.append((key, bits))
         return ready
 
     def _probe(self, fd: int) -> int:
