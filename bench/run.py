@@ -19,6 +19,7 @@ import argparse
 import json
 import os
 import platform
+import select
 import shutil
 import subprocess
 import sys
@@ -148,6 +149,8 @@ def make_contenders(probe, rel0_python, rel0_why):
         "rel0": Contender("rel0", "rel %s (epoll)" % REL0_VERSION, rel0_python, "rel0",
                           None if rel0_python else "rel %s unavailable: %s" % (REL0_VERSION, rel0_why)),
     }
+    cs["floor"] = Contender("floor", "floor: no engine, a bare epoll loop", sys.executable, "floor",
+                            None if hasattr(select, "epoll") else "needs select.epoll (Linux)")
     for n in available:
         tag = " (portable)" if n == PORTABLE else ""
         tag += " (default)" if n == default and n != PORTABLE else ""
@@ -327,6 +330,12 @@ def bests(jobs, metrics):
 # -- scenarios --------------------------------------------------------------------------------
 
 
+FLOOR_NOTE = ("floor: not an event loop but its lower bound: `select.epoll.poll` and a dict of "
+              "callbacks, nothing else (no error handling, no threads, no signals, no watcher that "
+              "stops), running the same callbacks. What it reaches is the system calls' and the "
+              "scenario's own cost on this machine: no Python loop can go faster.")
+
+
 def scenario_jobs(name, cs, names, default, s):
     """(jobs, metrics, title, notes) of one scenario."""
     R = s["repeats"]
@@ -338,11 +347,12 @@ def scenario_jobs(name, cs, names, default, s):
         return [Job(c.label, c, script, rel0_args if (rel0_args is not None and c.key == "rel0") else args,
                     repeats) for c in contenders]
 
+    floor = [cs["floor"]]
     if name == "pingpong":
         m = [Metric("rate", "round trips/s", True, f_rate)]
         title = "Socket ping-pong over a socketpair, 1-byte messages (round trips/s, higher is better)"
-        return (jobs_for(base + ours_all, "pingpong.py", opts(s["pingpong"]), repeats=s["pingpong_repeats"]),
-                m, title, ())
+        return (jobs_for(base + ours_all + floor, "pingpong.py", opts(s["pingpong"]),
+                         repeats=s["pingpong_repeats"]), m, title, (FLOOR_NOTE,))
     if name == "timers":
         m = [Metric("p50_us", "lateness p50 µs", False, f_us),
              Metric("p99_us", "lateness p99 µs", False, f_us)]
@@ -375,8 +385,8 @@ def scenario_jobs(name, cs, names, default, s):
                  "(rel 0.4.9.27 handles a round per sleep, so its sleep is shared by the round). "
                  "Right: a chain, one random pair at a time, each read callback writing the next "
                  "(every event waits for a loop pass: latency-bound; poll and select pay a scan of "
-                 "all 10k fds per pass)." % t["active"],)
-        return jobs_for(base + ours_all, "manyfds.py", opts(t)), m, title, notes
+                 "all 10k fds per pass)." % t["active"], FLOOR_NOTE)
+        return jobs_for(base + ours_all + floor, "manyfds.py", opts(t)), m, title, notes
     raise ValueError(name)
 
 
@@ -476,6 +486,10 @@ def targets(name, b, names, default, summary):
                         *ratio_check(e, p, 1.1, "rt/s")))
         summary.append(("3", "ping-pong, epoll >= 1.2x asyncio",
                         *ratio_check(e, b.get("asyncio", {}).get("rate"), 1.2, "rt/s")))
+        floor, r0 = b.get("floor", {}).get("rate"), b.get("rel0", {}).get("rate")
+        if floor and r0:
+            what = "(for scale) ping-pong: the floor, no engine at all, vs rel %s" % REL0_VERSION
+            summary.append(("2", what, "info", ratio_check(floor, r0, 100.0, "rt/s")[1]))
     elif name == "timers":
         for n in ours:
             summary.append(("2", "timer lateness p99 (%s) <= asyncio's" % n,
@@ -498,6 +512,11 @@ def targets(name, b, names, default, summary):
                           ("single_rate", "one ready fd at a time")):
             summary.append(("3", "10k fds, %s: epoll >= 100x rel %s" % (what, REL0_VERSION),
                             *ratio_check(b.get("epoll", {}).get(key), r0.get(key), 100.0, "events/s")))
+            floor = b.get("floor", {}).get(key)
+            if floor and r0.get(key):
+                summary.append(("3", "(for scale) 10k fds, %s: the floor, no engine at all, vs rel %s"
+                                % (what, REL0_VERSION), "info",
+                                ratio_check(floor, r0.get(key), 100.0, "events/s")[1]))
 
 
 def print_summary(summary):
@@ -505,7 +524,7 @@ def print_summary(summary):
     out("| issue | target | result | measured |")
     out("|---|---|---|---|")
     for issue, what, ok, detail in summary:
-        verdict = "n/a" if ok is None else ("PASS" if ok else "FAIL")
+        verdict = ok if isinstance(ok, str) else "n/a" if ok is None else ("PASS" if ok else "FAIL")
         out("| #%s | %s | %s | %s |" % (issue, what, verdict, detail))
     out("\n(No assertion: a missed target is reported here, never as a failing exit status.)")
 

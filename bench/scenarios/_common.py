@@ -11,7 +11,9 @@ Contenders (``--contender``):
   ``call_later``), which is what rel's read()/timeout() correspond to;
 * ``rel0``: rel 0.4.9.27 (``import rel``), its epoll registrar;
 * ``rel``: this project's ``rel_core`` with the registrar ``initialize()`` picks;
-* ``rel:NAME``: this project with registrar NAME, ``initialize([NAME], ['strict'])``.
+* ``rel:NAME``: this project with registrar NAME, ``initialize([NAME], ['strict'])``;
+* ``floor``: no engine, a bare ``select.epoll`` loop (see FloorEngine): the
+  cost of the scenario's system calls and callbacks alone.
 
 The hot-path callbacks are handed to the engine directly (no adapter in
 between) and always return True, which keeps a rel watcher armed and is ignored
@@ -81,9 +83,60 @@ class AsyncioEngine(Engine):
         self.loop.add_reader(sock.fileno(), cb, *args)
 
 
+class FloorEngine(Engine):
+    """No engine at all: a bare ``select.epoll`` loop calling the callbacks of a
+    ``{fd: (cb, args)}`` dict, plus a heap of one-shot timers. Nothing a real
+    loop owes its users (errors, threads, signals, watchers that stop, timer
+    order) is there: what it measures is the system calls and the scenario's
+    own callbacks alone, the ceiling of any Python loop on this machine."""
+
+    label = "floor"
+    method = "epoll"
+
+    def __init__(self):
+        import heapq
+        import itertools
+        import select
+
+        if not hasattr(select, "epoll"):
+            raise Unavailable("the floor is a bare epoll loop: Linux only")
+        self.select, self.heapq = select, heapq
+        self.epoll = select.epoll()
+        self.callbacks = {}
+        self.timers = []
+        self.seq = itertools.count()
+        self.running = False
+
+    def read(self, sock, cb, *args):
+        fd = sock.fileno()
+        self.epoll.register(fd, self.select.EPOLLIN)
+        self.callbacks[fd] = (cb, args)
+
+    def timeout(self, delay, cb, *args):
+        self.heapq.heappush(self.timers, (time.monotonic() + delay, next(self.seq), cb, args))
+
+    def stop(self):
+        self.running = False
+
+    def run(self):
+        poll, callbacks, timers, heappop, clock = (self.epoll.poll, self.callbacks, self.timers,
+                                                   self.heapq.heappop, time.monotonic)
+        self.running = True
+        while self.running:
+            timeout = max(0.0, timers[0][0] - clock()) if timers else -1
+            for fd, _ in poll(timeout):
+                cb, args = callbacks[fd]
+                cb(*args)
+            while timers and timers[0][0] <= clock():
+                _, _, cb, args = heappop(timers)
+                cb(*args)
+
+
 def make_engine(spec):
     if spec == "asyncio":
         return AsyncioEngine()
+    if spec == "floor":
+        return FloorEngine()
     if spec == "rel0":
         import rel
 
@@ -104,7 +157,7 @@ def make_engine(spec):
 
 def parser(doc):
     p = argparse.ArgumentParser(description=doc)
-    p.add_argument("--contender", required=True, help="asyncio | rel0 | rel | rel:NAME")
+    p.add_argument("--contender", required=True, help="asyncio | rel0 | rel | rel:NAME | floor")
     return p
 
 
