@@ -122,6 +122,35 @@ def test_heap_random_against_sorted_model():
     assert drain(heap) == sorted(model, key=model.get)
 
 
+def test_heap_top_is_always_live_and_the_next_deadline():
+    # The loop reads _heap[0][0] as the next deadline without checking it.
+    rng = random.Random(5)
+    heap = TimerHeap()
+    model = {}  # {timer: deadline}
+    timers = [T(i) for i in range(30)]
+    for step in range(5000):
+        t = rng.choice(timers)
+        r = rng.random()
+        if r < 0.35:
+            heap.cancel(t)
+            model.pop(t, None)
+        elif r < 0.9:
+            d = float(rng.randint(0, 50))
+            heap.push(t, d)
+            model[t] = d
+        else:  # fire what is due up to a random time
+            now = float(rng.randint(0, 50))
+            for fired in drain(heap, now):
+                assert model.pop(fired) <= now
+        assert heap.live == len(model)
+        if model:
+            top_deadline, top_seq, top = heap._heap[0]
+            assert top._seq == top_seq, "step %d: a cancelled entry on top" % step
+            assert top_deadline == min(model.values()) == heap.next_deadline()
+        else:
+            assert heap.next_deadline() is None
+
+
 def test_heap_clear():
     heap = TimerHeap()
     ts = [T(i) for i in range(5)]

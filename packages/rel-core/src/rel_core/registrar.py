@@ -492,12 +492,10 @@ class Registrar(Basic):
             if not block or calls or sigq:
                 timeout: Optional[float] = 0.0
             elif timers.live:
-                # The heap's head, peeked rather than asked for: a cancelled head
-                # makes next_deadline() clean up.
-                entry = timers._heap[0]
-                deadline = entry[0] if entry[2]._seq == entry[1] else timers.next_deadline()
-                timeout = deadline - monotonic()  # type: ignore[operator]
-                if timeout <= 0:
+                # The heap's top is the next deadline (it is never a cancelled
+                # entry), peeked at rather than asked for.
+                timeout = timers._heap[0][0] - monotonic()
+                if timeout <= 0.0:
                     timeout = 0.0
                 elif timeout > max_wait:
                     timeout = max_wait

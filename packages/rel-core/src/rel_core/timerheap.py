@@ -3,9 +3,13 @@
 ``seq`` comes from one counter, so timers with equal deadlines pop in the order
 they were armed (FIFO), and no comparison ever reaches the timer object itself.
 Deletion is lazy: a timer remembers the ``seq`` of its live entry, and an entry
-whose ``seq`` no longer matches is skipped when it reaches the top. Cancelled
+whose ``seq`` no longer matches is dropped when it reaches the top. Cancelled
 entries are swept out in one pass once they are both numerous and the majority,
 so a program that arms and deletes timers in a loop keeps a bounded heap.
+
+Invariant: the top entry is always live (stale ones are popped the moment they
+surface), so whenever ``live`` is non-zero ``_heap[0][0]`` is the next deadline.
+The loop reads it there directly, twice per pass.
 """
 
 from __future__ import annotations
@@ -36,13 +40,16 @@ class TimerHeap:
 
     def push(self, timer: Any, deadline: float) -> None:
         """Arm ``timer`` for ``deadline``; an earlier entry of it goes stale."""
-        if timer._seq is not None:
+        rearmed = timer._seq is not None
+        if rearmed:
             self._cancelled += 1
         else:
             self.live += 1
         seq = next(self._seq)
         timer._seq = seq
         heapq.heappush(self._heap, (deadline, seq, timer))
+        if rearmed:
+            self._drop_stale_top()  # its old entry may have been the top
 
     def cancel(self, timer: Any) -> None:
         """Disarm ``timer``; its entry is dropped when it surfaces or at a sweep."""
@@ -56,6 +63,14 @@ class TimerHeap:
             and self._cancelled > CANCELLED_SHARE_TO_SWEEP * len(self._heap)
         ):
             self._sweep()
+        elif self._heap[0][2] is timer:
+            self._drop_stale_top()
+
+    def _drop_stale_top(self) -> None:
+        heap = self._heap
+        while heap and heap[0][2]._seq != heap[0][1]:
+            heapq.heappop(heap)
+            self._cancelled -= 1
 
     def _sweep(self) -> None:
         self._heap = [e for e in self._heap if e[2]._seq == e[1]]
@@ -64,14 +79,7 @@ class TimerHeap:
 
     def next_deadline(self) -> Optional[float]:
         """The earliest live deadline, or None when no timer is armed."""
-        heap = self._heap
-        while heap:
-            entry = heap[0]
-            if entry[2]._seq == entry[1]:
-                return entry[0]
-            heapq.heappop(heap)
-            self._cancelled -= 1
-        return None
+        return self._heap[0][0] if self._heap else None
 
     def mark(self) -> int:
         """A sequence number no entry armed from now on can be below."""
@@ -83,19 +91,18 @@ class TimerHeap:
         wait for the next one, so a zero-delay timer that re-arms itself cannot
         starve I/O."""
         heap = self._heap
-        while heap:
-            deadline, seq, timer = heap[0]
-            if timer._seq != seq:
-                heapq.heappop(heap)
-                self._cancelled -= 1
-                continue
-            if deadline > now or seq >= before_seq:
-                return None
+        if not heap:
+            return None
+        deadline, seq, timer = heap[0]  # live: see the module docstring
+        if deadline > now or seq >= before_seq:
+            return None
+        heapq.heappop(heap)
+        timer._seq = None
+        self.live -= 1
+        while heap and heap[0][2]._seq != heap[0][1]:  # _drop_stale_top(), inlined
             heapq.heappop(heap)
-            timer._seq = None
-            self.live -= 1
-            return timer
-        return None
+            self._cancelled -= 1
+        return timer
 
     def clear(self) -> List[Any]:
         """Disarm every timer; return those that were armed."""
