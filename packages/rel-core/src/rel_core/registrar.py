@@ -36,6 +36,10 @@ time, from the loop thread while it runs):
   ``_REPORTS_KEYS`` reports ``(key, bits)`` instead, where ``key.fd`` is the fd
   (``selectors``' keys): the portable registrar hands on selectors' own list,
   with no second pass over it.
+* optionally ``_poller_probe(fd)`` -> ``bits``: for a poller that can only
+  report an error condition as readability. When an fd is reported readable
+  and has an ``error()`` watcher but no reader, the loop asks it what the
+  condition really is, and runs the watchers of the bits it returns.
 """
 
 from __future__ import annotations
@@ -118,6 +122,7 @@ class Registrar(Basic):
     _READY_WRITE = 2
     _READY_ERROR = 4
     _REPORTS_KEYS = False
+    _poller_probe: Optional[Callable[[int], int]] = None
 
     def __init__(self) -> None:
         self._io: Dict[int, List[Optional[SocketIO]]] = {}  # {fd: [reader, writer, error watcher]}
@@ -488,6 +493,7 @@ class Registrar(Basic):
         want_w_or_e = want_w | want_e
         run_io, wait, monotonic = self._run_io, self._poller_wait, time.monotonic
         keyed, max_wait, read, write, error = self._REPORTS_KEYS, MAX_WAIT, READ, WRITE, ERROR
+        probe = self._poller_probe
         while True:
             if not block or calls or sigq:
                 timeout: Optional[float] = 0.0
@@ -512,7 +518,9 @@ class Registrar(Basic):
                 self._run_calls()
             # The only place callbacks are called (invariants 2-4 of the module docstring).
             for fd, bits in ready:
-                slot = io.get(fd.fd if keyed else fd)
+                if keyed:
+                    fd = fd.fd
+                slot = io.get(fd)
                 if slot is None:
                     continue
                 if bits & want_r:
@@ -528,6 +536,8 @@ class Registrar(Basic):
                         else:
                             if not keep and w._gen == gen and not w.persist and w.active:
                                 self._disarm_io(w)
+                    elif probe is not None and slot[error] is not None:
+                        bits = probe(fd)
                 if bits & want_w_or_e:
                     if bits & want_w:
                         w = slot[write]

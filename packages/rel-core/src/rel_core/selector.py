@@ -7,10 +7,16 @@ fallback, registered as ``selectors``.
 
 ``selectors`` speaks only "readable" and "writable": it folds hang-up and error
 conditions into both. So an fd with only an ``error()`` watcher is polled for
-readability, and when it turns readable we look closer (``_probe``): a socket
-error or end-of-file is the error condition; bytes waiting for a reader that
-does not exist yet are not, and the fd is parked (left out of the poller, so a
-level-triggered poller does not spin) until a watcher changes.
+readability, and when it turns readable the loop asks us to look closer
+(``_poller_probe``): a socket error or end-of-file is the error condition;
+bytes waiting for a reader that does not exist yet are not, and the fd is
+parked (left out of the poller, so a level-triggered poller does not spin)
+until a watcher changes.
+
+The wait is the selector's own ``select()``, handed to the loop as it is, and
+its ``(key, events)`` list too: selectors already costs a Python layer per
+wait, this registrar adds none. Only ``SelectSelector`` gets a wrapper, because
+select(2) fails as a whole (EBADF) on an fd closed while registered.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ import errno
 import os
 import selectors
 import socket
-from typing import List, Optional, Set, Tuple
+from typing import List, Optional, Set, Tuple, Type
 
 from .registrar import Registrar
 
@@ -48,11 +54,17 @@ class SelectorRegistrar(Registrar):
     _READY_WRITE = selectors.EVENT_WRITE
     _READY_ERROR = 4
     _REPORTS_KEYS = True  # selectors' (key, bits) list, handed on untouched
+    #: the ``selectors`` class to use: the platform's best by default
+    selector_class: Type[selectors.BaseSelector] = selectors.DefaultSelector
 
     def _poller_open(self) -> None:
-        self._selector = selectors.DefaultSelector()
+        self._selector = self.selector_class()
         self._error_only: Set[int] = set()  # fds polled for reading on behalf of error()
         self._parked: Set[int] = set()  # ...of which those holding unread bytes
+        if not isinstance(self._selector, selectors.SelectSelector):
+            # epoll, kqueue, devpoll and poll forget or flag a closed fd on
+            # their own: no wrapper needed around the wait.
+            self._poller_wait = self._selector.select  # type: ignore[method-assign]
 
     def _poller_close(self) -> None:
         self._selector.close()
@@ -90,24 +102,17 @@ class SelectorRegistrar(Registrar):
 
     def _poller_wait(self, timeout: Optional[float]) -> List[Tuple[selectors.SelectorKey, int]]:
         try:
-            events = self._selector.select(timeout)
+            return self._selector.select(timeout)
         except OSError as exc:
             if exc.errno != errno.EBADF:
                 raise
             self._drop_closed()  # select() names no culprit: find them
             return []
-        if not self._error_only:
-            return events
-        error_only = self._error_only
-        ready = []
-        for key, bits in events:
-            if key.fd in error_only:  # readable, but only error() asked: what is it?
-                bits = self._probe(key.fd)
-            ready.append((key, bits))
-        return ready
 
-    def _probe(self, fd: int) -> int:
+    def _poller_probe(self, fd: int) -> int:
         """Readable fd with only an error watcher: is it an error, or data?"""
+        if fd not in self._error_only:
+            return 0
         try:
             sock = socket.socket(fileno=fd)
         except OSError:
