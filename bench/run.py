@@ -43,6 +43,9 @@ SETTINGS = {
         "timers": {"count": 20000, "spread": 2.0},
         "wakeup": {"count": 1000},
         "wakeup_rel0": {"count": 1000, "max-seconds": 3.0},
+        # A latency run's p50 swings 2x with the machine's moment (~1 s each):
+        # more runs give every contender its share of the quiet moments.
+        "wakeup_repeats": 5,
         "idle": {"seconds": 3.0},
         "idle_repeats": 2,
         "manyfds": {"pairs": 5000, "active": 200, "duration": 1.0},
@@ -57,6 +60,7 @@ SETTINGS = {
         "timers": {"count": 5000, "spread": 0.5},
         "wakeup": {"count": 300},
         "wakeup_rel0": {"count": 300, "max-seconds": 1.0},
+        "wakeup_repeats": 1,
         "idle": {"seconds": 1.0},
         "idle_repeats": 1,
         "manyfds": {"pairs": 5000, "active": 200, "duration": 0.4, "warmup": 0.1},
@@ -364,7 +368,8 @@ def scenario_jobs(name, cs, names, default, s):
         m = [Metric("p50_us", "latency p50 µs", False, f_us), Metric("p99_us", "latency p99 µs", False, f_us)]
         title = ("Wake-up latency: timer callback writes a byte -> read callback runs "
                  "(%d samples; µs, lower is better)" % s["wakeup"]["count"])
-        return (jobs_for(base + ours_main, "wakeup.py", opts(s["wakeup"]), opts(s["wakeup_rel0"])), m, title,
+        return (jobs_for(base + ours_main, "wakeup.py", opts(s["wakeup"]), opts(s["wakeup_rel0"]),
+                         repeats=s["wakeup_repeats"]), m, title,
                 ("rel %s: at most %d samples or %.0f s." % (REL0_VERSION, s["wakeup_rel0"]["count"],
                                                              s["wakeup_rel0"]["max-seconds"]),))
     if name == "idle":
@@ -570,7 +575,7 @@ def main(argv=None):
     s = dict(SETTINGS["quick" if args.quick else "full"])
     if args.repeats:
         s.update(repeats=args.repeats, idle_repeats=args.repeats, buff_rel0_repeats=args.repeats,
-                 pingpong_repeats=args.repeats)
+                 pingpong_repeats=args.repeats, wakeup_repeats=args.repeats)
 
     started = time.monotonic()
     probe = probe_project()
@@ -591,9 +596,9 @@ def main(argv=None):
         ", ".join(available) or "none", default,
         "; not available here: %s" % ", ".join(off) if off else ""))
     out("- rel %s: %s" % (REL0_VERSION, rel0_python or "unavailable (%s)" % rel0_why))
-    out("- each value: best of %d runs (ping-pong: %d, idle: %d), one subprocess per run, runs "
-          "interleaved; ratios are value ÷ the reference row's value"
-          % (s["repeats"], s["pingpong_repeats"], s["idle_repeats"]))
+    out("- each value: best of %d runs (ping-pong: %d, wake-up: %d, idle: %d), one subprocess per run, "
+          "runs interleaved; ratios are value ÷ the reference row's value"
+          % (s["repeats"], s["pingpong_repeats"], s["wakeup_repeats"], s["idle_repeats"]))
 
     summary = []
     raw = {}
