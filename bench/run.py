@@ -41,11 +41,13 @@ SETTINGS = {
         "pingpong": {"duration": 1.0},
         "pingpong_repeats": 5,
         "timers": {"count": 20000, "spread": 2.0},
-        "wakeup": {"count": 1000},
+        # asyncio and this project's rows share one process, in turns of 20
+        # samples (see scenarios/wakeup.py): a latency of a few tens of µs
+        # swings 2x with the machine's moment, and separate runs would
+        # compare different moments.
+        "wakeup": {"count": 3000},
         "wakeup_rel0": {"count": 1000, "max-seconds": 3.0},
-        # A latency run's p50 swings 2x with the machine's moment (~1 s each):
-        # more runs give every contender its share of the quiet moments.
-        "wakeup_repeats": 5,
+        "wakeup_repeats": 1,
         "idle": {"seconds": 3.0},
         "idle_repeats": 2,
         "manyfds": {"pairs": 5000, "active": 200, "duration": 1.0},
@@ -203,29 +205,45 @@ class Job:
         self.args = args
         self.repeats = repeats
         self.results = []
+        self.group = None  # jobs of one group run together, in one process per repeat
 
 
 def run_jobs(scenario, jobs, metrics):
     """Run every job ``repeats`` times, interleaved; print each run to stderr."""
     most = max(j.repeats for j in jobs)
     for rep in range(most):
+        done = set()
         for job in jobs:
             c = job.contender
-            if rep >= job.repeats:
+            if rep >= job.repeats or id(job) in done:
                 continue
             if c.unavailable:
                 if rep == 0:
                     job.results.append({"na": c.unavailable})
                 continue
-            res = run_script(job.script, c.python, ["--contender", c.spec] + job.args)
-            job.results.append(res)
-            if "error" in res:
-                shown = "ERROR " + res["error"]
-            elif "na" in res:
-                shown = "n/a " + res["na"]
+            if job.group is None:
+                runs = [(job, run_script(job.script, c.python, ["--contender", c.spec] + job.args))]
             else:
-                shown = "  ".join("%s=%s" % (m.key, m.fmt(res.get(m.key))) for m in metrics)
-            log("  %-9s %-34s run %d/%d  %s" % (scenario, job.row, rep + 1, job.repeats, shown))
+                group = [j for j in jobs if j.group == job.group and not j.contender.unavailable]
+                res = run_script(job.script, c.python,
+                                 ["--contender", ",".join(j.contender.spec for j in group)] + job.args)
+                runs = [(j, res["contenders"].get(j.contender.spec, {"error": "no result"})
+                         if "contenders" in res else res) for j in group]
+            for j, res in runs:
+                done.add(id(j))
+                log_run(scenario, j, rep, res, metrics)
+
+
+def log_run(scenario, job, rep, res, metrics):
+    """Record one run's result for ``job`` and print it to stderr."""
+    job.results.append(res)
+    if "error" in res:
+        shown = "ERROR " + res["error"]
+    elif "na" in res:
+        shown = "n/a " + res["na"]
+    else:
+        shown = "  ".join("%s=%s" % (m.key, m.fmt(res.get(m.key))) for m in metrics)
+    log("  %-9s %-34s run %d/%d  %s" % (scenario, job.row, rep + 1, job.repeats, shown))
 
 
 # -- tables -------------------------------------------------------------------------------------
@@ -368,10 +386,16 @@ def scenario_jobs(name, cs, names, default, s):
         m = [Metric("p50_us", "latency p50 µs", False, f_us), Metric("p99_us", "latency p99 µs", False, f_us)]
         title = ("Wake-up latency: timer callback writes a byte -> read callback runs "
                  "(%d samples; µs, lower is better)" % s["wakeup"]["count"])
-        return (jobs_for(base + ours_main, "wakeup.py", opts(s["wakeup"]), opts(s["wakeup_rel0"]),
-                         repeats=s["wakeup_repeats"]), m, title,
-                ("rel %s: at most %d samples or %.0f s." % (REL0_VERSION, s["wakeup_rel0"]["count"],
-                                                             s["wakeup_rel0"]["max-seconds"]),))
+        jobs = jobs_for(base + ours_main, "wakeup.py", opts(s["wakeup"]), opts(s["wakeup_rel0"]),
+                        repeats=s["wakeup_repeats"])
+        for job in jobs:
+            if job.contender.key != "rel0":
+                job.group = "interleaved"
+        return (jobs, m, title,
+                ("asyncio and rel_core: one process, each with its own socketpair and loop, taking turns "
+                 "of 20 samples, so that they meet the same moments of the machine. rel %s: a process "
+                 "of its own (another interpreter), at most %d samples or %.0f s."
+                 % (REL0_VERSION, s["wakeup_rel0"]["count"], s["wakeup_rel0"]["max-seconds"]),))
     if name == "idle":
         m = [Metric("cpu_ms", "CPU ms", False, f_ms), Metric("wakeups", "wake-ups", False, f_int)]
         title = ("CPU used while idle for %.0f s: one read watcher on a silent socket (lower is better)"

@@ -65,6 +65,27 @@ class RelEngine(Engine):
         self.stop = module.abort
 
 
+class RegistrarEngine(Engine):
+    """One rel_core registrar of its own (not the facade's), so that several
+    can share a process: the interleaved wake-up runs. ``stop`` is ``pause``,
+    which keeps the watchers for the next block."""
+
+    def __init__(self, name):
+        import rel_core
+        from rel_core import discovery
+
+        try:
+            self.registrar = discovery.load(name)()
+        except ImportError as exc:
+            raise Unavailable("registrar %r: %s" % (name, exc)) from None
+        self.label = "rel_core %s" % (rel_core.__version__,)
+        self.method = name
+        self.read = self.registrar.read
+        self.timeout = self.registrar.timeout
+        self.run = self.registrar.dispatch
+        self.stop = self.registrar.pause
+
+
 class AsyncioEngine(Engine):
     label = "asyncio"
 

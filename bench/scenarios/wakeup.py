@@ -4,6 +4,12 @@ until the read callback on the other end runs.
 Repeated ``--count`` times (each next timer armed from the read callback, with
 a delay of 0.5-1.5 ms, fixed seed); the first ``--skip`` samples are warm-up.
 Bounded by ``--max-seconds`` (rel 0.4.9.27 needs ~3 ms per sample).
+
+``--contender a,b,c`` (several, all runnable by this interpreter): one process,
+each contender with its own socketpair and loop, run in turns of ``--block``
+samples (~20 ms), so that every contender meets the same moments of a noisy
+machine; a latency of a few tens of µs swings 2x from one second to the next.
+Here ``rel:NAME`` is a registrar instance of its own, not the facade's.
 """
 
 from __future__ import annotations
@@ -11,7 +17,46 @@ from __future__ import annotations
 import random
 import socket
 
-from _common import latency_summary, make_engine, now, parser, run_main
+from _common import RegistrarEngine, latency_summary, make_engine, now, parser, run_main
+
+
+class Sampler:
+    """One contender's socketpair, watcher and samples."""
+
+    def __init__(self, eng, delays, t_end):
+        self.eng, self.delays, self.t_end = eng, delays, t_end
+        self.r, self.w = socket.socketpair()
+        self.r.setblocking(False)
+        self.w.setblocking(False)
+        self.samples = []
+        self.sent = 0.0
+        self.block_end = 0
+        eng.read(self.r, self.on_read)
+
+    def tick(self):
+        self.sent = now()
+        self.w.send(b"x")
+
+    def on_read(self):
+        t = now()
+        self.r.recv(16)
+        self.samples.append(t - self.sent)
+        n = len(self.samples)
+        if n >= self.block_end or n >= len(self.delays) or t > self.t_end:
+            self.eng.stop()
+        else:
+            self.eng.timeout(self.delays[n], self.tick)
+        return True
+
+    def run_block(self, size):
+        """Take up to ``size`` more samples; False when there is nothing left to take."""
+        n = len(self.samples)
+        if n >= len(self.delays) or now() > self.t_end:
+            return False
+        self.block_end = n + size
+        self.eng.timeout(self.delays[n], self.tick)
+        self.eng.run()
+        return True
 
 
 def main():
@@ -19,38 +64,35 @@ def main():
     p.add_argument("--count", type=int, default=1000)
     p.add_argument("--skip", type=int, default=20)
     p.add_argument("--max-seconds", type=float, default=10.0)
+    p.add_argument("--block", type=int, default=20, help="samples per turn, several contenders")
     args = p.parse_args()
-    eng = make_engine(args.contender)
-    r, w = socket.socketpair()
-    r.setblocking(False)
-    w.setblocking(False)
+    specs = [c for c in args.contender.split(",") if c]
     rng = random.Random(2)
     total = args.count + args.skip
     delays = [0.0005 + rng.random() * 0.001 for _ in range(total)]
-    samples = []
-    sent = [0.0]
-    t_end = now() + args.max_seconds
-
-    def tick():
-        sent[0] = now()
-        w.send(b"x")
-
-    def on_read():
-        t = now()
-        r.recv(16)
-        samples.append(t - sent[0])
-        if len(samples) >= total or t > t_end:
-            eng.stop()
-        else:
-            eng.timeout(delays[len(samples)], tick)
-        return True
-
-    eng.read(r, on_read)
-    eng.timeout(delays[0], tick)
-    eng.run()
-    result = {"contender": args.contender, "method": eng.method, "bounded": len(samples) < total}
-    result.update(latency_summary(samples[args.skip:]))
-    return result
+    t_end = now() + args.max_seconds * len(specs)
+    if len(specs) == 1:
+        eng = make_engine(specs[0])
+        sampler = Sampler(eng, delays, t_end)
+        sampler.run_block(total)
+        result = {"contender": specs[0], "method": eng.method, "bounded": len(sampler.samples) < total}
+        result.update(latency_summary(sampler.samples[args.skip:]))
+        return result
+    samplers = {}
+    for spec in specs:
+        eng = RegistrarEngine(spec[4:]) if spec.startswith("rel:") else make_engine(spec)
+        samplers[spec] = Sampler(eng, delays, t_end)
+    going = True
+    while going:
+        going = False
+        for sampler in samplers.values():
+            going = sampler.run_block(args.block) or going
+    out = {"contenders": {}, "block": args.block}
+    for spec, sampler in samplers.items():
+        res = {"contender": spec, "method": sampler.eng.method, "bounded": len(sampler.samples) < total}
+        res.update(latency_summary(sampler.samples[args.skip:]))
+        out["contenders"][spec] = res
+    return out
 
 
 if __name__ == "__main__":
