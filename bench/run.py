@@ -393,7 +393,8 @@ def scenario_jobs(name, cs, names, default, s):
                 job.group = "interleaved"
         return (jobs, m, title,
                 ("asyncio and rel_core: one process, each with its own socketpair and loop, taking turns "
-                 "of 20 samples, so that they meet the same moments of the machine. rel %s: a process "
+                 "of 20 samples (the first 3 of a turn uncounted), so that they meet the same moments "
+                 "of the machine. rel %s: a process "
                  "of its own (another interpreter), at most %d samples or %.0f s."
                  % (REL0_VERSION, s["wakeup_rel0"]["count"], s["wakeup_rel0"]["max-seconds"]),))
     if name == "idle":
