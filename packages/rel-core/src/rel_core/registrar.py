@@ -564,7 +564,8 @@ class Registrar(Basic):
         timer = timers.pop_due(now, mark)
         while timer is not None:
             self._run_timer(timer)
-            timer = timers.pop_due(now, mark)
+            # Usually nothing else is due: say so without a call.
+            timer = timers.pop_due(now, mark) if timers.live and timers._heap[0][0] <= now else None
 
     def _run_io(self, w: SocketIO) -> None:
         gen = w._gen
