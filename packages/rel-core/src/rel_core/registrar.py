@@ -39,7 +39,7 @@ time, from the loop thread while it runs):
 * optionally ``_poller_probe(fd)`` -> ``bits``: for a poller that can only
   report an error condition as readability. When an fd is reported readable
   and has an ``error()`` watcher but no reader, the loop asks it what the
-  condition really is, and runs the watchers of the bits it returns.
+  condition really is and takes the bits it returns in place of the read bit.
 """
 
 from __future__ import annotations
@@ -537,7 +537,7 @@ class Registrar(Basic):
                             if not keep and w._gen == gen and not w.persist and w.active:
                                 self._disarm_io(w)
                     elif probe is not None and slot[error] is not None:
-                        bits = probe(fd)
+                        bits = (bits & ~want_r) | probe(fd)
                 if bits & want_w_or_e:
                     if bits & want_w:
                         w = slot[write]
