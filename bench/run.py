@@ -370,11 +370,25 @@ def scenario_jobs(name, cs, names, default, s):
                     repeats) for c in contenders]
 
     floor = [cs["floor"]]
+
+    def interleaved(jobs):
+        """Every job but rel 0.4.9.27's (another interpreter) runs in one process."""
+        for job in jobs:
+            if job.contender.key != "rel0":
+                job.group = "interleaved"
+        return jobs
+
     if name == "pingpong":
         m = [Metric("rate", "round trips/s", True, f_rate)]
         title = "Socket ping-pong over a socketpair, 1-byte messages (round trips/s, higher is better)"
-        return (jobs_for(base + ours_all + floor, "pingpong.py", opts(s["pingpong"]),
-                         repeats=s["pingpong_repeats"]), m, title, (FLOOR_NOTE,))
+        jobs = interleaved(jobs_for(base + ours_all + floor, "pingpong.py", opts(s["pingpong"]),
+                                    repeats=s["pingpong_repeats"]))
+        return (jobs, m, title,
+                ("Every row but rel %s's runs in one process, each with its own socketpair and loop, "
+                 "in turns of 50 ms until each has run %.1f s, so that they meet the same moments of "
+                 "the machine; the best of %d such runs. rel %s: a process of its own (another "
+                 "interpreter), %.1f s." % (REL0_VERSION, s["pingpong"]["duration"], s["pingpong_repeats"],
+                                           REL0_VERSION, s["pingpong"]["duration"]), FLOOR_NOTE))
     if name == "timers":
         m = [Metric("p50_us", "lateness p50 µs", False, f_us),
              Metric("p99_us", "lateness p99 µs", False, f_us)]
@@ -386,11 +400,8 @@ def scenario_jobs(name, cs, names, default, s):
         m = [Metric("p50_us", "latency p50 µs", False, f_us), Metric("p99_us", "latency p99 µs", False, f_us)]
         title = ("Wake-up latency: timer callback writes a byte -> read callback runs "
                  "(%d samples; µs, lower is better)" % s["wakeup"]["count"])
-        jobs = jobs_for(base + ours_main, "wakeup.py", opts(s["wakeup"]), opts(s["wakeup_rel0"]),
-                        repeats=s["wakeup_repeats"])
-        for job in jobs:
-            if job.contender.key != "rel0":
-                job.group = "interleaved"
+        jobs = interleaved(jobs_for(base + ours_main, "wakeup.py", opts(s["wakeup"]), opts(s["wakeup_rel0"]),
+                                    repeats=s["wakeup_repeats"]))
         return (jobs, m, title,
                 ("asyncio and rel_core: one process, each with its own socketpair and loop, taking turns "
                  "of 20 samples (the first 3 of a turn uncounted), so that they meet the same moments "
