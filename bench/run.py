@@ -157,6 +157,8 @@ def make_contenders(probe, rel0_python, rel0_why):
     }
     cs["floor"] = Contender("floor", "floor: no engine, a bare epoll loop", sys.executable, "floor",
                             None if hasattr(select, "epoll") else "needs select.epoll (Linux)")
+    cs["floor:selectors"] = Contender("floor:selectors", "floor: no engine, a bare selectors loop",
+                                      sys.executable, "floor:selectors")
     for n in available:
         tag = " (portable)" if n == PORTABLE else ""
         tag += " (default)" if n == default and n != PORTABLE else ""
@@ -355,7 +357,10 @@ def bests(jobs, metrics):
 FLOOR_NOTE = ("floor: not an event loop but its lower bound: `select.epoll.poll` and a dict of "
               "callbacks, nothing else (no error handling, no threads, no signals, no watcher that "
               "stops), running the same callbacks. What it reaches is the system calls' and the "
-              "scenario's own cost on this machine: no Python loop can go faster.")
+              "scenario's own cost on this machine: no Python loop can go faster. The selectors "
+              "floor is the same loop waiting in `selectors.DefaultSelector().select()`: the bound "
+              "of any loop on the `selectors` module, asyncio's and rel_core's portable registrar "
+              "included.")
 
 
 def scenario_jobs(name, cs, names, default, s):
@@ -369,7 +374,7 @@ def scenario_jobs(name, cs, names, default, s):
         return [Job(c.label, c, script, rel0_args if (rel0_args is not None and c.key == "rel0") else args,
                     repeats) for c in contenders]
 
-    floor = [cs["floor"]]
+    floor = [cs["floor"], cs["floor:selectors"]]
 
     def interleaved(jobs):
         """Every job but rel 0.4.9.27's (another interpreter) runs in one process."""
@@ -527,10 +532,13 @@ def targets(name, b, names, default, summary):
                         *ratio_check(e, p, 1.1, "rt/s")))
         summary.append(("3", "ping-pong, epoll >= 1.2x asyncio",
                         *ratio_check(e, b.get("asyncio", {}).get("rate"), 1.2, "rt/s")))
-        floor, r0 = b.get("floor", {}).get("rate"), b.get("rel0", {}).get("rate")
-        if floor and r0:
-            what = "(for scale) ping-pong: the floor, no engine at all, vs rel %s" % REL0_VERSION
-            summary.append(("2", what, "info", ratio_check(floor, r0, 100.0, "rt/s")[1]))
+        r0 = b.get("rel0", {}).get("rate")
+        for key, what in (("floor", "the floor, no engine at all"),
+                          ("floor:selectors", "the selectors floor, no engine on selectors")):
+            floor = b.get(key, {}).get("rate")
+            if floor and r0:
+                summary.append(("2", "(for scale) ping-pong: %s, vs rel %s" % (what, REL0_VERSION), "info",
+                                ratio_check(floor, r0, 100.0, "rt/s")[1]))
     elif name == "timers":
         for n in ours:
             summary.append(("2", "timer lateness p99 (%s) <= asyncio's" % n,

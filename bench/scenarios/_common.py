@@ -13,7 +13,9 @@ Contenders (``--contender``):
 * ``rel``: this project's ``rel_core`` with the registrar ``initialize()`` picks;
 * ``rel:NAME``: this project with registrar NAME, ``initialize([NAME], ['strict'])``;
 * ``floor``: no engine, a bare ``select.epoll`` loop (see FloorEngine): the
-  cost of the scenario's system calls and callbacks alone.
+  cost of the scenario's system calls and callbacks alone;
+* ``floor:selectors``: the same over ``selectors.DefaultSelector``, the floor of
+  any loop built on that module.
 
 The hot-path callbacks are handed to the engine directly (no adapter in
 between) and always return True, which keeps a rel watcher armed and is ignored
@@ -153,11 +155,44 @@ class FloorEngine(Engine):
                 cb(*args)
 
 
+class SelectorsFloorEngine(FloorEngine):
+    """The floor of a loop on the ``selectors`` module (as asyncio's and
+    rel_core's portable registrar are): the same bare loop, its wait
+    ``selectors.DefaultSelector().select()`` and its callbacks in the keys' data."""
+
+    method = "selectors"
+
+    def __init__(self):
+        import selectors
+
+        super().__init__()
+        self.epoll.close()
+        self.selectors = selectors
+        self.selector = selectors.DefaultSelector()
+
+    def read(self, sock, cb, *args):
+        self.selector.register(sock, self.selectors.EVENT_READ, (cb, args))
+
+    def run(self):
+        select, timers, heappop, clock = self.selector.select, self.timers, self.heapq.heappop, time.monotonic
+        self.running = True
+        while self.running:
+            timeout = max(0.0, timers[0][0] - clock()) if timers else None
+            for key, _ in select(timeout):
+                cb, args = key.data
+                cb(*args)
+            while timers and timers[0][0] <= clock():
+                _, _, cb, args = heappop(timers)
+                cb(*args)
+
+
 def make_engine(spec):
     if spec == "asyncio":
         return AsyncioEngine()
     if spec == "floor":
         return FloorEngine()
+    if spec == "floor:selectors":
+        return SelectorsFloorEngine()
     if spec == "rel0":
         import rel
 
@@ -178,7 +213,8 @@ def make_engine(spec):
 
 def parser(doc):
     p = argparse.ArgumentParser(description=doc)
-    p.add_argument("--contender", required=True, help="asyncio | rel0 | rel | rel:NAME | floor")
+    p.add_argument("--contender", required=True,
+                   help="asyncio | rel0 | rel | rel:NAME | floor | floor:selectors; several: a,b,c")
     return p
 
 

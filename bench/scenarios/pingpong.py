@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import socket
 
-from _common import FloorEngine, RegistrarEngine, make_engine, now, parser, run_main
+from _common import RegistrarEngine, make_engine, now, parser, run_main
 
 
 class Player:
@@ -85,12 +85,7 @@ def main():
         return player.result(specs[0])
     players = {}
     for spec in specs:
-        if spec.startswith("rel:"):
-            eng = RegistrarEngine(spec[4:])
-        elif spec == "floor":
-            eng = FloorEngine()
-        else:
-            eng = make_engine(spec)
+        eng = RegistrarEngine(spec[4:]) if spec.startswith("rel:") else make_engine(spec)
         players[spec] = Player(eng)
     for player in players.values():
         player.turn(args.warmup, False)
