@@ -640,8 +640,9 @@ def main(argv=None):
         ", ".join(available) or "none", default,
         "; not available here: %s" % ", ".join(off) if off else ""))
     out("- rel %s: %s" % (REL0_VERSION, rel0_python or "unavailable (%s)" % rel0_why))
-    out("- each value: best of %d runs (ping-pong: %d, wake-up: %d, idle: %d), one subprocess per run, "
-          "runs interleaved; ratios are value ÷ the reference row's value"
+    out("- each value: best of %d runs (ping-pong: %d, wake-up: %d, idle: %d), runs interleaved, one "
+          "subprocess per run (ping-pong, wake-up: one per run for all rows but rel 0.4.9.27's, see "
+          "below); ratios are value ÷ the reference row's value"
           % (s["repeats"], s["pingpong_repeats"], s["wakeup_repeats"], s["idle_repeats"]))
 
     summary = []
