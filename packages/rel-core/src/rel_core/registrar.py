@@ -568,6 +568,8 @@ class Registrar(Basic):
             timer = timers.pop_due(now, mark) if timers.live and timers._heap[0][0] <= now else None
 
     def _run_io(self, w: SocketIO) -> None:
+        # _run() holds a copy of this for read watchers (a call saved per read):
+        # a change here belongs there too.
         gen = w._gen
         try:
             keep = w.cb(*w.args)  # type: ignore[misc]
