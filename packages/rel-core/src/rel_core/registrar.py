@@ -547,8 +547,10 @@ class Registrar(Basic):
                         w = slot[error]
                         if w is not None and w.active:
                             run_io(w)
-            if timers.live and timers._heap[0][0] <= monotonic():
-                self._run_timers()
+            if timers.live:
+                now = monotonic()
+                if timers._heap[0][0] <= now:
+                    self._run_timers(now)
             if sigq:
                 self._run_signals()
             # has_work(), inlined.
@@ -556,10 +558,9 @@ class Registrar(Basic):
                     and (self._io_count or timers.live or signals or calls or sigq)):
                 return
 
-    def _run_timers(self) -> None:
-        """Run the timers due now, armed before this pass, in deadline order."""
+    def _run_timers(self, now: float) -> None:
+        """Run the timers due at ``now``, armed before this pass, in deadline order."""
         timers = self._timers
-        now = time.monotonic()
         mark = timers.mark()
         timer = timers.pop_due(now, mark)
         while timer is not None:
