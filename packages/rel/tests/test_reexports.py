@@ -60,3 +60,20 @@ def test_one_name_from_each_dependency():
 
 def test_versions_in_lock_step():
     assert rel.__version__ == rel_core.__version__
+
+
+def test_plain_import_binds_the_originals_submodules():
+    # In a fresh interpreter, so no earlier import in this test run can bind them.
+    # rel 0.4.9.27 binds exactly these; dez calls rel.util.log() after `import rel`.
+    import subprocess
+    import sys
+
+    code = ("import rel, types; print(' '.join(sorted(k for k, v in vars(rel).items() "
+            "if isinstance(v, types.ModuleType) and not k.startswith('_'))))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=60).stdout.split()
+    assert out == ["buff", "errors", "listener", "registrar", "rel", "util", "version"]
+    assert subprocess.run(
+        [sys.executable, "-c", "import rel; rel.util.log('x'); print(rel.version.__version__)"],
+        capture_output=True, text=True, check=True, timeout=60,
+    ).stdout.strip() == rel.__version__

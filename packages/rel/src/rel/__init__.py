@@ -16,6 +16,10 @@ from rel_util.buff import buffwrite, release_buff
 
 from ._version import __version__
 
+# rel 0.4.9.27's ``import rel`` binds these submodules as attributes, and its users
+# rely on it (dez calls ``rel.util.log(...)`` after a plain ``import rel``).
+from . import buff, errors, listener, registrar, rel, util, version  # noqa: E402,F401
+
 __all__ = [
     "override", "supported_methods", "initialize", "set_verbose", "set_sleep", "set_turbo",
     "safe_read", "read", "write", "error", "timeout", "signal", "event", "dispatch", "pause",
