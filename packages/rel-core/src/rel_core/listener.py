@@ -280,11 +280,11 @@ class Event:
     a persistent event.
     """
 
-    def __init__(self, registrar: Registrar, callback: Callable[..., Any], arg: Any = None,
+    def __init__(self, registrar: Registrar, cb: Callable[..., Any], arg: Any = None,
                  evtype: int = 0, handle: Any = None) -> None:
-        _check_callable(callback)
+        _check_callable(cb)
         self.registrar = registrar
-        self.callback = callback
+        self.callback = cb
         self.arg = arg
         self.evtype = evtype or EV_TIMEOUT
         self.handle = handle
@@ -302,10 +302,10 @@ class Event:
     def __repr__(self) -> str:
         return "<Event Object | evtype %d | Callback:\"%s\">" % (self.evtype, _name(self.callback))
 
-    def add(self, timeout: Optional[float] = None) -> None:
-        """Arm the event, with an optional timeout in seconds."""
-        if timeout is not None:
-            self.timeout.add(timeout)
+    def add(self, delay: Optional[float] = None) -> None:
+        """Arm the event; with ``delay`` (seconds), also time it out then."""
+        if delay is not None:
+            self.timeout.add(delay)
         for child in self.children:
             child.add()
 
