@@ -230,7 +230,7 @@ class Signal(Basic):
     ``rel`` logger says why, instead of raising.
     """
 
-    __slots__ = ("registrar", "sig", "cb", "args", "active")
+    __slots__ = ("registrar", "sig", "cb", "args", "active", "_timer")
 
     def __init__(self, registrar: Registrar, sig: int, cb: Callable[..., Any], *args: Any,
                  arm: bool = True) -> None:
@@ -245,6 +245,7 @@ class Signal(Basic):
         self.cb = cb
         self.args = args
         self.active = False
+        self._timer: Optional[Timer] = None
         if arm:
             self.add()
 
@@ -252,12 +253,23 @@ class Signal(Basic):
         return '<Signal Object | %s | Callback:"%s">' % (self.sig, _name(self.cb))
 
     def add(self, delay: Optional[float] = None) -> None:
-        """Start handling the signal (``delay`` is accepted for rel's signature)."""
+        """Start handling the signal. With ``delay``, also run the callback once
+        after ``delay`` seconds if the watcher is still armed then (as rel)."""
         self.registrar._arm_signal(self)
+        if delay is not None:
+            if self._timer is None:
+                self._timer = Timer(self.registrar, None, self._on_delay)
+            self._timer.add(delay)
+
+    def _on_delay(self) -> None:
+        if self.active:
+            self.cb(*self.args)
 
     def delete(self) -> None:
         """Stop; the last watcher of a signal puts its previous handler back."""
         self.registrar._disarm_signal(self)
+        if self._timer is not None:
+            self._timer.delete()
 
     def reset(self) -> None:
         """Put back the handler the signal had before rel, disarming every

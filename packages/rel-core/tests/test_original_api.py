@@ -1,9 +1,10 @@
-"""Callers pass rel 0.4.9.27's parameter names as keywords: they must keep working.
+"""rel 0.4.9.27's API where the ``differential`` session found ours differed.
 
-The names here are the original's (found by the ``differential`` session, which
-compares every signature with rel 0.4.9.27's): ``signal(sig, callback, *args)``,
-``set_verbose(isverb)``, ``log(text)``, ``Event(registrar, cb, ...)`` and
-``Event.add(delay=None)``.
+Callers pass the original's parameter names as keywords, so they must be the
+original's (that session compares every signature with rel 0.4.9.27's):
+``signal(sig, callback, *args)``, ``set_verbose(isverb)``, ``log(text)``,
+``Event(registrar, cb, ...)`` and ``Event.add(delay=None)``. And what a call
+does: ``Signal.add(delay)`` also runs the callback once after the delay.
 """
 
 from __future__ import annotations
@@ -66,3 +67,30 @@ def test_event_class_takes_cb_by_keyword(rel, socks, guard):
     b.send(b"x")
     rel.loop()
     assert fired == [EV_READ]
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGUSR1"), reason="no SIGUSR1")
+def test_signal_add_delay_runs_the_callback_once_after_it(rel, guard):
+    got = []
+    s = rel.signal(signal.SIGUSR1, got.append, "delayed")
+    s.delete()
+    s.add(0.02)
+    g = guard()
+    rel.timeout(0.3, rel.abort)
+    rel.dispatch()
+    assert got == ["delayed"] and not g.expired
+    assert s.pending()  # still handling the signal itself
+    s.delete()
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGUSR1"), reason="no SIGUSR1")
+def test_signal_deleted_before_its_delay_does_not_run(rel, guard):
+    got = []
+    s = rel.signal(signal.SIGUSR1, got.append, "never")
+    s.add(0.02)
+    s.delete()
+    assert rel.report()["timers"] == 0
+    rel.timeout(0.1, rel.abort)
+    g = guard()
+    rel.dispatch()
+    assert got == [] and not g.expired
