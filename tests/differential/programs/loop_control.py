@@ -73,10 +73,17 @@ later.delete()
 s.delete()
 
 # pause() inside a callback keeps everything; resume() goes on
-t = rel.timeout(0.05, seen.append, "after resume")
-rel.timeout(0.01, rel.pause)
+box = {}
+
+
+def pauser():
+    box["t"] = rel.timeout(0.05, seen.append, "after resume")  # cannot be due in this pass
+    rel.pause()
+
+
+rel.timeout(0.01, pauser)
 dispatch(rel, "pause_dispatch")
-out("paused_timer_pending", pending(t), seen)
+out("paused_timer_pending", pending(box["t"]), seen)
 out("is_running_paused", rel.is_running())
 g = guard(rel, 3.0, "resume_guard")
 attempt("resume", rel.resume)
