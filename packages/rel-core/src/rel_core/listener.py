@@ -285,7 +285,7 @@ class Event:
     """pyevent's event: ``callback(ev, handle, fired_evtype, arg)``.
 
     ``evtype`` is a mask of EV_READ, EV_WRITE, EV_SIGNAL and EV_PERSIST; 0 or
-    EV_TIMEOUT makes a pure timer. ``add(timeout)`` arms it, with a timeout
+    EV_TIMEOUT makes a pure timer. ``add(delay)`` arms it, with a timeout
     after which the callback runs with EV_TIMEOUT. Unless EV_PERSIST is set,
     the event is deleted (every part of it) before its callback runs, so the
     callback may ``add()`` it again; as in libevent 1.4, a timeout deletes even
