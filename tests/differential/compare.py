@@ -130,9 +130,6 @@ def signature_problem(orig: Optional[list], ours: Optional[list]) -> Optional[st
         elif optional and not n["kwonly"].get(name, True):
             why.append("keyword-only %r is required" % name)
     orig_names = {p[0] for p in orig}
-    for name, required in n["kwonly"].items():
-        if not required and name not in orig_names:
-            pass
     for name, kind, has_default in ours:
         if kind == "KEYWORD_ONLY" and not has_default and name not in orig_names:
             why.append("extra keyword-only %r is required" % name)
