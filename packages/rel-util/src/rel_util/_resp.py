@@ -33,7 +33,9 @@ except ImportError:  # the pure-Python parser then
 
 #: returned by :meth:`Reader.gets` while no complete reply is buffered
 NOTHING: Any = object()
-READ_SIZE = 1 << 18
+# one recv per readable event: 16 KiB is ~200 messages, so a burst never
+# holds the loop from its other watchers for more than a few ms
+READ_SIZE = 1 << 14
 
 
 class _Fed:
