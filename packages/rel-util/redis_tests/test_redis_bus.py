@@ -357,3 +357,19 @@ def test_emits_beyond_the_bound_are_dropped_and_counted(spawn, server, ns, caplo
     assert got == list(range(0, 51)) + [999]
     text = caplog.text
     assert "30 dropped" in text, text
+
+
+def test_after_rel_abort_the_next_bus_call_rearms_the_watchers(spawn, server, ns):
+    got: List[int] = []
+    bus.listen("z", got.append)
+    bus.connect(server.url, namespace=ns)
+    rel.timeout(0, rel.abort)  # drops every I/O watcher, the bus's included
+    rel.dispatch()
+    assert not link().sub.reading.pending()
+    bus.emit("elsewhere", 1)  # any bus call re-arms them
+    assert link().sub.reading.pending() and link().cmd.reading.pending()
+    w = spawn("publish", 3, "z")
+    w.expect("ready")
+    w.expect("done")
+    run_until(lambda: len(got) == 3)
+    assert got == [0, 1, 2]

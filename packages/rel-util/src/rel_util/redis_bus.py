@@ -201,10 +201,10 @@ class Pipe:
             self.on_replies(replies)
         return not self.closed
 
-    def drain(self, deadline: float, until: Callable[[], bool]) -> bool:
-        """Blocking: send the buffer and read replies until ``until()`` or
-        ``deadline``; True if ``until()`` came true. For disconnect and the
-        synchronous ask only."""
+    def drain(self, deadline: float, until: Callable[[], bool], read: bool = True) -> bool:
+        """Blocking: send the buffer (and read replies, with ``read``) until
+        ``until()`` or ``deadline``; True if ``until()`` came true. For
+        disconnect and the synchronous ask only."""
         while not self.closed:
             if not self.buf and until():
                 return True
@@ -212,7 +212,8 @@ class Pipe:
             if left <= 0:
                 return False
             try:
-                r, w, _ = select.select([self.sock], [self.sock] if self.buf else [], [], left)
+                r, w, _ = select.select([self.sock] if read else [], [self.sock] if self.buf else [], [],
+                                        left)
             except (OSError, ValueError):
                 return False
             if w:
@@ -280,6 +281,7 @@ class Link:
         self.heard: Dict[str, int] = {}          # {redis channel: receivers of its last publish}
         self.seen: Dict[str, int] = {}           # {sender id: last sequence number delivered}
         self.asks: Dict[int, Tuple[Callable[..., Any], Any]] = {}  # {ask id: (callback, timer)}
+        self.sync_lock = threading.Lock()
         self.sync_client: Any = None
         self.sync_pubsub: Any = None
         self.pid = os.getpid()
@@ -516,15 +518,15 @@ class Link:
     def ask_sync(self, channel: Hashable, args: tuple, kwargs: dict) -> Any:
         """Publish an ask and wait (blocking, ``ask_timeout`` at most) for the first answer."""
         deadline = time.monotonic() + self.ask_timeout
+        name = self.rname(channel)
         with self.lock:
-            name = self.rname(channel)
             self.asks_made += 1
             aid = self.asks_made
-            self.seq += 1
             data = self._encode("ask(%r)" % (channel,),
-                                ["a", self.ident, self.seq, args, kwargs, self.sync_rname, aid])
-            if self.state != "up":
-                raise bus.AskTimeout("rel bus: ask(%r): Redis at %s is unreachable" % (channel, self.url))
+                                ["a", self.ident, 0, args, kwargs, self.sync_rname, aid])
+        if self.state != "up":
+            raise bus.AskTimeout("rel bus: ask(%r): Redis at %s is unreachable" % (channel, self.url))
+        with self.sync_lock:  # its own connections: the loop and other threads go on meanwhile
             try:
                 pubsub = self._sync_waiter()
                 listening = self.sync_client.pubsub_numsub(name)[0][1]
@@ -532,27 +534,31 @@ class Link:
                 raise bus.AskTimeout("rel bus: ask(%r): %s" % (channel, exc)) from None
             if not listening:
                 raise bus.AskTimeout("rel bus: ask(%r): no one's listening" % (channel,))
-            self._submit([PUB, self.packb("PUBLISH", name, data), name, None])
-            cmd = self.cmd
-        if cmd is not None:
-            cmd.drain(deadline, lambda: True)
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                break
-            try:
-                msg = pubsub.get_message(ignore_subscribe_messages=True, timeout=left)
-            except redis.RedisError:
-                self.sync_pubsub = None
-                break
-            if msg is None or msg.get("type") != "message":
-                continue
-            try:
-                reply = self.codec.loads(msg["data"])
-            except Exception:
-                continue
-            if reply[0] == "r" and reply[3] == aid:
-                return reply[4]
+            with self.lock:
+                self.seq += 1
+                data = self._encode("ask(%r)" % (channel,),
+                                    ["a", self.ident, self.seq, args, kwargs, self.sync_rname, aid])
+                self._submit([PUB, self.packb("PUBLISH", name, data), name, None])
+                cmd = self.cmd
+            if cmd is not None:
+                cmd.drain(deadline, lambda: True, read=False)
+            while True:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                try:
+                    msg = pubsub.get_message(ignore_subscribe_messages=True, timeout=left)
+                except redis.RedisError:
+                    self.sync_pubsub = None
+                    break
+                if msg is None or msg.get("type") != "message":
+                    continue
+                try:
+                    reply = self.codec.loads(msg["data"])
+                except Exception:
+                    continue
+                if reply[0] == "r" and reply[3] == aid:
+                    return reply[4]
         raise bus.AskTimeout("rel bus: ask(%r): no answer within %.3g s" % (channel, self.ask_timeout))
 
     def _sync_waiter(self) -> Any:
@@ -662,7 +668,12 @@ class Link:
         it), then close; pending asks get :class:`AskTimeout`."""
         cmd = self.cmd
         if cmd is not None and self.state == "up" and os.getpid() == self.pid:
-            cmd.drain(time.monotonic() + timeout, lambda: not self.inflight)
+            if not cmd.drain(time.monotonic() + timeout, lambda: not self.inflight):
+                logger.warning("rel bus: disconnect: Redis acknowledged not all of what was sent "
+                               "within %.0f s (%d commands)", timeout, len(self.inflight))
+        elif self.queue:
+            logger.warning("rel bus: disconnect: Redis at %s unreachable, %d queued emits not sent",
+                           self.url, len(self.queue))
         with self.lock:
             self.closed = True
             for pipe in (self.cmd, self.sub):
