@@ -53,7 +53,8 @@ DISTS: Tuple[Dist, ...] = (
              "poll": "rel_registrars.poll:PollRegistrar",
              "select": "rel_registrars.select:SelectRegistrar",
          }}),
-    Dist("rel-util", "rel_util", ("rel-core",), ("__init__", "_version", "bus", "buff", "redis_bus", "_resp"),
+    Dist("rel-util", "rel_util", ("rel-core",),
+         ("__init__", "_version", "bus", "buff", "redis_bus", "_pipe", "_resp"),
          extras=("redis<9,>=5.0;extra=='redis'", "redis[hiredis]<9,>=5.0;extra=='hiredis'")),
     Dist("rtimer", "rtimer", ("rel-core",), ("__init__", "_version", "cli"), RTIMER_SCRIPT),
     # The compatibility package owns the `rel/` files and the `rtimer` script that
