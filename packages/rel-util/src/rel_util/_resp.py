@@ -27,9 +27,11 @@ from redis.exceptions import InvalidResponse, TimeoutError as RedisTimeout
 
 hiredis: Any
 try:
-    import hiredis
+    import hiredis as _hiredis
 except ImportError:  # the pure-Python parser then
     hiredis = None
+else:
+    hiredis = _hiredis
 
 #: returned by :meth:`Reader.gets` while no complete reply is buffered
 NOTHING: Any = object()
