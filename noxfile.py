@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import glob
 import os
+import shutil
+import subprocess
 
 import nox
 
 nox.needs_version = ">=2024.10.9"
 nox.options.default_venv_backend = "venv"
 nox.options.sessions = [
-    "lint", "types", "tests", "conformance", "integration", "compat", "differential", "build",
-    "installs",
+    "lint", "types", "tests", "conformance", "integration", "compat", "differential", "redis",
+    "build", "installs",
 ]
 
 ROOT = os.path.dirname(os.path.abspath(__file__))
@@ -74,6 +76,59 @@ def integration(session: nox.Session) -> None:
     install_local(session, *PACKAGES)
     session.install(*TEST_DEPS, *WEBSOCKET_DEPS)
     session.run("pytest", os.path.join(ROOT, "packages", "rel-util", "integration"), *session.posargs)
+
+
+def redis_server(session: nox.Session) -> str | None:
+    """The redis-server binary: found, or installed with apt-get when we are root
+    (the Debian package, its service kept from starting); None if neither."""
+    found = shutil.which("redis-server") or next(
+        (p for p in ("/usr/bin/redis-server", "/usr/local/bin/redis-server") if os.path.exists(p)), None)
+    if found:
+        return found
+    if not hasattr(os, "geteuid") or os.geteuid() != 0 or not shutil.which("apt-get"):
+        return None
+    session.log("redis-server missing: apt-get install -y redis-server")
+    policy = "/usr/sbin/policy-rc.d"
+    own_policy = not os.path.exists(policy)
+    if own_policy:  # the package would start a server on port 6379 and leave it running
+        with open(policy, "w") as fh:
+            fh.write("#!/bin/sh\nexit 101\n")
+        os.chmod(policy, 0o755)
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    try:
+        for cmd in (["apt-get", "update"], ["apt-get", "install", "-y", "redis-server"]):
+            done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
+            if done.returncode != 0:
+                session.warn("%s failed: %s" % (" ".join(cmd), done.stderr.strip()[-500:]))
+                return None
+    except (OSError, subprocess.SubprocessError) as exc:
+        session.warn("apt-get failed: %s" % (exc,))
+        return None
+    finally:
+        if own_policy:
+            os.remove(policy)
+    return shutil.which("redis-server") or (
+        "/usr/bin/redis-server" if os.path.exists("/usr/bin/redis-server") else None)
+
+
+@nox.session
+@nox.parametrize("parser", ["hiredis", "python"])
+def redis(session: nox.Session, parser: str) -> None:
+    """The bus across processes against a real redis-server (installed if missing),
+    with hiredis's parser and with redis-py's pure-Python one."""
+    binary = redis_server(session)
+    if binary is None:
+        session.skip("!!! REDIS BUS TESTS SKIPPED: no redis-server here and it could not be installed "
+                     "(needs root and apt-get, or install redis-server yourself) !!!")
+    install_local(session, "rel-core", "rel-registrars", "rel-util", "rtimer", "rel")
+    session.install("redis>=5.0,<9", *TEST_DEPS)
+    if parser == "hiredis":
+        session.install("hiredis")
+    else:
+        session.run("python", "-m", "pip", "uninstall", "-y", "-q", "hiredis", silent=True)
+    session.run("python", "-c", "import rel_util._resp as r; assert r.PARSER == %r, r.PARSER" % (parser,))
+    session.run("pytest", os.path.join(ROOT, "packages", "rel-util", "redis_tests"), *session.posargs,
+                env={"REL_REDIS_SERVER": binary})
 
 
 @nox.session
@@ -133,6 +188,10 @@ def installs(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """Measure this project beside rel 0.4.9.27 and asyncio; print ratios."""
     install_local(session, *PACKAGES)
+    session.install("redis>=5.0,<9", "hiredis")  # the redisbus scenario (n/a without a redis-server)
+    binary = redis_server(session)
+    if binary:
+        session.env["REL_REDIS_SERVER"] = binary
     session.run("python", os.path.join(ROOT, "bench", "run.py"), *session.posargs)
 
 

@@ -54,6 +54,8 @@ SETTINGS = {
         "buff_sizes": [1, 16, 64],
         "buff_rel0": {"mib": 4, "max-seconds": 5.0},
         "buff_rel0_repeats": 2,
+        "redisbus": {"count": 100000, "paced": 2000},
+        "redisbus_repeats": 2,
     },
     "quick": {
         "repeats": 1,
@@ -69,10 +71,12 @@ SETTINGS = {
         "buff_sizes": [1, 4, 16],
         "buff_rel0": {"mib": 1, "max-seconds": 2.0},
         "buff_rel0_repeats": 1,
+        "redisbus": {"count": 20000, "paced": 500},
+        "redisbus_repeats": 1,
     },
 }
 
-ORDER = ["pingpong", "timers", "wakeup", "idle", "manyfds", "buffwrite"]
+ORDER = ["pingpong", "timers", "wakeup", "idle", "manyfds", "buffwrite", "redisbus"]
 
 
 REPORT = []  # the report's lines, printed on stdout at the end (progress goes to stderr)
@@ -496,6 +500,51 @@ def run_buffwrite(cs, default, s, summary):
     return {j.row: j.results for j in jobs + size_jobs}
 
 
+def run_redisbus(cs, default, s, summary):
+    """rel_util's bus between two processes over a real redis-server, beside redis-py's own
+    blocking PubSub.listen() loop (scenarios/redisbus.py starts and stops the server)."""
+    t = s["redisbus"]
+    ours = cs.get(default) if default else None
+    ref = Contender("redispy", "redis-py", sys.executable, "redispy")
+    jobs = [Job("redis-py: PubSub.listen() loop, pipelined PUBLISH (hiredis)", ref, "redisbus.py", opts(t),
+                s["redisbus_repeats"])]
+    if ours is not None:
+        jobs.append(Job("rel_util bus over Redis, rel_core: %s (hiredis)" % (default,), ours, "redisbus.py",
+                        opts(t), s["redisbus_repeats"]))
+    m = [Metric("rate", "messages/s", True, f_rate), Metric("p50_us", "latency p50 µs", False, f_us),
+         Metric("p99_us", "latency p99 µs", False, f_us),
+         Metric("ping_p50_us", "other socket p50 µs", False, f_us),
+         Metric("ping_p99_us", "other socket p99 µs", False, f_us)]
+    run_jobs("redisbus", jobs, m)
+    refbest = bests(jobs[:1], m).get("redispy", {})
+    lines = ["", "### The bus across two processes through redis-server: %d-message burst, then %d paced "
+             "(messages/s higher is better; µs lower is better)" % (t["count"], t["paced"]), "",
+             "| contender | messages/s | ÷ redis-py | latency p50 µs | latency p99 µs | unrelated socket "
+             "wake-up p50 µs during the burst | p99 µs |", "|---|---:|---:|---:|---:|---:|---:|"]
+    for job in jobs:
+        status = cell_status(job)
+        if status:
+            lines.append("| %s | %s | | | | | |" % (job.row, status))
+            continue
+        b = {x.key: x.best(job.results) for x in m}
+        ratio = f_ratio(b["rate"] / refbest["rate"]) if b["rate"] and refbest.get("rate") else "-"
+        ping = (f_us(b["ping_p50_us"]), f_us(b["ping_p99_us"])) if b["ping_p50_us"] is not None else (
+            "n/a (blocked in listen())", "")
+        lines.append("| %s | %s | %s | %s | %s | %s | %s |" % (
+            job.row, f_rate(b["rate"]), ratio, f_us(b["p50_us"]), f_us(b["p99_us"]), ping[0], ping[1]))
+    lines += ["", "Two processes on one redis-server (started by the scenario on a free port, stopped "
+              "after), payload JSON [i, t]. messages/s: the burst, first send to the last arrival. "
+              "Latency: %d messages 0.5 ms apart once the burst is in, arrival - send. The unrelated "
+              "socket: another process writes a timestamp to a socketpair every 2 ms during the burst, "
+              "read by a rel watcher in the listener; redis-py's listen() loop cannot watch it at all."
+              % (t["paced"],)]
+    out("\n".join(lines))
+    rate = bests(jobs[1:], m).get(default, {}).get("rate") if len(jobs) > 1 else None
+    summary.append(("12", "bus over Redis: messages/s >= 1x redis-py's PubSub.listen()",
+                    *ratio_check(rate, refbest.get("rate"), 1.0, "msg/s")))
+    return {j.row: j.results for j in jobs}
+
+
 # -- targets ----------------------------------------------------------------------------------
 
 
@@ -569,7 +618,7 @@ def targets(name, b, names, default, summary):
 
 
 def print_summary(summary):
-    out("\n### Targets (issues 2, 3, 4)\n")
+    out("\n### Targets (issues 2, 3, 4, 12)\n")
     out("| issue | target | result | measured |")
     out("|---|---|---|---|")
     for issue, what, ok, detail in summary:
@@ -619,6 +668,7 @@ def main(argv=None):
     s = dict(SETTINGS["quick" if args.quick else "full"])
     if args.repeats:
         s.update(repeats=args.repeats, idle_repeats=args.repeats, buff_rel0_repeats=args.repeats,
+                 redisbus_repeats=args.repeats,
                  pingpong_repeats=args.repeats, wakeup_repeats=args.repeats)
 
     started = time.monotonic()
@@ -652,6 +702,9 @@ def main(argv=None):
             log("bench: %s ..." % name)
             if name == "buffwrite":
                 raw[name] = run_buffwrite(cs, default, s, summary)
+                continue
+            if name == "redisbus":
+                raw[name] = run_redisbus(cs, default, s, summary)
                 continue
             jobs, metrics, title, notes = scenario_jobs(name, cs, names, default, s)
             run_jobs(name, jobs, metrics)

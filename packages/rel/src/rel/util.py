@@ -4,8 +4,8 @@ import rel_core.logs as _logs
 import rel_util.bus as _bus
 from rel_core.logs import Basic, log, set_verbose
 from rel_util.bus import (
-    _not_listening as notListening, ask, emit, happenings, listen, listeners, loudListen, transpire,
-    when,
+    AskTimeout, _not_listening as notListening, ask, ask_async, connect, disconnect, emit,
+    happenings, listen, listeners, loudListen, transpire, when,
 )
 
 from ._live import live
