@@ -32,6 +32,9 @@ import socket
 import sys
 from typing import Dict, List, Optional, Set, Tuple
 
+from rel_core._platform import WINDOWS, check_select_room
+from rel_core._platform import WINDOWS_FD_SETSIZE as WINDOWS_FD_SETSIZE  # kept importable here
+from rel_core.errors import FdSetSizeError as FdSetSizeError  # kept importable here
 from rel_core.registrar import Registrar
 
 PLATFORMS = "every platform"
@@ -39,12 +42,7 @@ R, W, E = 1, 2, 4  # rel's read/write/error bits, for this registrar's masks and
 
 # Below this every select() takes any fd; above, registration asks CPython.
 SMALLEST_FD_SETSIZE = 1024
-WINDOWS_FD_SETSIZE = 512  # CPython's build value: sockets per set
 _PEEK = socket.MSG_PEEK | getattr(socket, "MSG_DONTWAIT", 0)
-
-
-class FdSetSizeError(OSError, ValueError):
-    """select() cannot watch this fd (FD_SETSIZE); other registrars can."""
 
 
 class SelectRegistrar(Registrar):
@@ -70,9 +68,8 @@ class SelectRegistrar(Registrar):
             fds.clear()
 
     def _poller_register(self, fd: int, mask: int) -> None:
-        if sys.platform == "win32":
-            if len(self._kmask) >= WINDOWS_FD_SETSIZE:
-                raise _too_many("select() watches at most %d sockets on Windows" % WINDOWS_FD_SETSIZE)
+        if WINDOWS:
+            check_select_room(len(self._kmask))
         elif fd >= SMALLEST_FD_SETSIZE:
             try:
                 select.select([fd], [], [], 0)
