@@ -132,8 +132,18 @@ def main(argv: List[str]) -> int:
     exe = prepare(cache)
     ours = install_rel(cache)
     write_path_file(exe.parent, [ours, cache / "site-packages"])
-    return subprocess.run([wine, str(exe), *args], env=wine_env(cache), cwd=ROOT).returncode
-
+    # Wine hands the Windows process an invalid handle for a regular file on
+    # stdout/stderr (CPython then cannot start) and for a closed stdin: give
+    # it pipes, and copy what it prints.
+    proc = subprocess.Popen([wine, str(exe), *args], env=wine_env(cache), cwd=ROOT,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT)
+    assert proc.stdout is not None
+    out = sys.stdout.buffer
+    for chunk in iter(lambda: proc.stdout.read1(65536), b""):  # type: ignore[union-attr]
+        out.write(chunk)
+        out.flush()
+    return proc.wait()
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))
