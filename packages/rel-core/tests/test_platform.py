@@ -259,3 +259,29 @@ def test_windows_gets_select_and_selectors():
             continue
         available.append(name)
     assert available[-1] == "selectors" and set(available) <= {"select", "selectors"}
+
+
+def test_write_watcher_hears_a_failed_connect(rel, guard):
+    """Windows reports a failed non-blocking connect() in select()'s
+    exceptional set only, not as writable (POSIX: writable): a writer waiting
+    for the connect must wake all the same."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # closed again: nobody listens there
+    s = socket.socket()
+    s.setblocking(False)
+    try:
+        first = s.connect_ex(("127.0.0.1", port))
+        got = []
+
+        def on_writable():
+            got.append(s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR))
+            rel.abort()
+
+        rel.write(s, on_writable)
+        g = guard(5)
+        rel.dispatch()
+        assert not g.expired, "the failed connect never woke the writer"
+        assert got and (got[0] or first not in (0,)), (first, got)
+    finally:
+        s.close()

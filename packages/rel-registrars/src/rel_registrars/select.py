@@ -21,7 +21,8 @@ Some facts about select(2):
   is the error condition. Bytes waiting for a reader that does not exist are
   not; that fd is parked (left out of the read set, so that the loop does not
   spin) until one of its watchers changes. The exceptional set (out-of-band
-  data on POSIX, a failed connect on Windows) also reaches error() watchers.
+  data on POSIX, a failed connect on Windows) also reaches error() watchers,
+  and on Windows write() watchers too: a failed connect shows there only.
 * The timeout has microsecond resolution, which CPython rounds up.
 """
 
@@ -43,6 +44,9 @@ R, W, E = 1, 2, 4  # rel's read/write/error bits, for this registrar's masks and
 # Below this every select() takes any fd; above, registration asks CPython.
 SMALLEST_FD_SETSIZE = 1024
 _PEEK = socket.MSG_PEEK | getattr(socket, "MSG_DONTWAIT", 0)
+# Windows reports a failed non-blocking connect() in the exceptional set only,
+# never as writable: there writers' fds go in that set too, and it wakes them.
+_X_FOR = E | W if WINDOWS else E
 
 
 class SelectRegistrar(Registrar):
@@ -84,7 +88,7 @@ class SelectRegistrar(Registrar):
 
     def _poller_modify(self, fd: int, mask: int) -> None:
         self._parked.discard(fd)
-        for bits, fds in ((R | E, self._r), (W, self._w), (E, self._x)):
+        for bits, fds in ((R | E, self._r), (W, self._w), (_X_FOR, self._x)):
             if mask & bits:
                 fds[fd] = None
             else:
@@ -109,7 +113,7 @@ class SelectRegistrar(Registrar):
         for fd in w:
             ready[fd] = ready.get(fd, 0) | W
         for fd in x:
-            ready[fd] = ready.get(fd, 0) | E
+            ready[fd] = ready.get(fd, 0) | _X_FOR
         kmask = self._kmask
         for fd in r:
             mask = kmask.get(fd, 0)
