@@ -285,3 +285,15 @@ def test_write_watcher_hears_a_failed_connect(rel, guard):
         assert got and (got[0] or first not in (0,)), (first, got)
     finally:
         s.close()
+
+
+def test_unbound_socket_registers(rel):
+    """A socket with no name yet (Windows' getsockname fails on it) is a socket."""
+    s = socket.socket()
+    try:
+        w = rel.read(s, noop)
+        assert w.pending() and rel.report()["reads"] == 1
+        w.delete()
+        assert rel.report() == EMPTY
+    finally:
+        s.close()
