@@ -18,8 +18,8 @@ import nox
 nox.needs_version = ">=2024.10.9"
 nox.options.default_venv_backend = "venv"
 nox.options.sessions = [
-    "lint", "types", "tests", "conformance", "integration", "compat", "differential", "redis",
-    "build", "installs",
+    "lint", "types", "tests", "conformance", "windows", "integration", "compat",
+    "differential", "redis", "build", "installs",
 ]
 
 ROOT = os.path.dirname(os.path.abspath(__file__))
@@ -68,6 +68,22 @@ def conformance(session: nox.Session) -> None:
             "PYTHONPATH": doubles,
         },
     )
+
+
+@nox.session
+def windows(session: nox.Session) -> None:
+    """rel-core's conformance suite and rtimer's tests on a real CPython for
+    Windows, under Wine (tools/wine_python.py)."""
+    if shutil.which("wine") is None:
+        message = "no `wine` on PATH (Debian: apt-get install wine wine64; .ci/run does)"
+        if os.environ.get("CI"):
+            session.error(message)
+        session.skip(message)
+    tool = os.path.join(ROOT, "tools", "wine_python.py")
+    cache = os.path.join(session.cache_dir, "wine-python")
+    for tests, env in (("rel-core", {"REL_TEST_REGISTRARS": "all"}), ("rtimer", {})):
+        session.run("python", tool, cache, "--", "-m", "pytest", "-p", "no:cacheprovider",
+                    os.path.join(ROOT, "packages", tests, "tests"), *session.posargs, env=env)
 
 
 @nox.session

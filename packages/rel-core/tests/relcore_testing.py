@@ -3,11 +3,20 @@ named so as not to clash with other packages' test helpers on sys.path)."""
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from typing import Any, Callable, List, Optional, Tuple
 
+import pytest
+
 from rel_core.registrar import Registrar
+
+WINDOWS = sys.platform == "win32"
+POSIX_FDS_REASON = ("POSIX fds (a pipe, os.dup2 onto a socket's number): on Windows rel "
+                    "watches sockets only; test_platform.py checks that it refuses the rest")
+#: for the tests built on POSIX fds
+posix_fds = pytest.mark.skipif(WINDOWS, reason=POSIX_FDS_REASON)
 
 # Float rounding of deadline arithmetic (monotonic() + delay), not lateness: the
 # "never early" checks allow this much.

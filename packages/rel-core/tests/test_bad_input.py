@@ -36,6 +36,7 @@ import threading
 import pytest
 
 import rel_core.rel as facade
+from relcore_testing import POSIX_FDS_REASON, WINDOWS, posix_fds
 
 EMPTY = {"timers": 0, "signals": 0, "reads": 0, "writes": 0, "errors": 0}
 
@@ -112,6 +113,7 @@ def test_closed_file_object_is_value_error(rel):
     assert rel.report() == EMPTY
 
 
+@posix_fds
 @pytest.mark.parametrize("kind", ["read", "write", "error"])
 def test_closed_fd_is_os_error_and_can_be_registered_once_valid(rel, kind, guard):
     r2, w2 = os.pipe()  # before the close, so that it does not take r's number
@@ -304,6 +306,8 @@ def test_closed_in_own_callback_kept_by_truthy_return(rel, socks, guard):
 @pytest.mark.parametrize("reuse", ["dup2", "new socket"])
 @pytest.mark.parametrize("new_kind", ["read", "write"])
 def test_closed_then_number_reused(rel, socks, handle, guard, reuse, new_kind):
+    if reuse == "dup2" and WINDOWS:
+        pytest.skip(POSIX_FDS_REASON)
     a, b = socks()
     if reuse == "dup2":
         c, d = socks()  # before the close, so that it does not take a's number
@@ -341,6 +345,7 @@ def test_closed_then_number_reused(rel, socks, handle, guard, reuse, new_kind):
             new.close()
 
 
+@posix_fds
 def test_unregister_after_close_and_reuse(rel, socks):
     """CPython's test_unregister_after_fd_close_and_reuse, through delete()."""
     a, b = socks()

@@ -19,7 +19,7 @@ import pytest
 import rel_core.registrar
 import rel_core.rel as facade
 from rel_core import discovery
-from relcore_testing import SLACK
+from relcore_testing import SLACK, posix_fds
 
 LATE = 3.0  # seconds: any later than this is a bug, not a loaded machine
 
@@ -544,6 +544,7 @@ def test_signal2_pyevent(rel, guard):
     assert not g.expired
 
 
+@posix_fds
 def test_read_pyevent(rel):
     got = []
     r, w = os.pipe()

@@ -9,6 +9,7 @@ import struct
 import pytest
 
 import rel_core.rel as facade
+from relcore_testing import posix_fds
 
 
 def test_read_sees_eof_when_peer_closes(rel, socks, handle, guard):
@@ -170,6 +171,7 @@ def test_delete_one_kind_keeps_other(rel, socks, handle):
     r.delete()
 
 
+@posix_fds
 def test_pipe_read_and_write(rel, guard):
     r, w = os.pipe()
     try:

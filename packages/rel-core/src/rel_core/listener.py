@@ -14,10 +14,11 @@ return value is then ignored. A callback that raises counts as falsy.
 from __future__ import annotations
 
 import numbers
-import os
 import signal as _signal
+import sys
 from typing import TYPE_CHECKING, Any, Callable, Optional, Union
 
+from . import _platform
 from .logs import Basic
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -71,11 +72,10 @@ def fileno_of(sock: FileLike) -> int:
 
 
 def check_open(fd: int) -> None:
-    """Raise OSError (EBADF) naming ``fd`` if it is not an open file."""
-    try:
-        os.fstat(fd)
-    except OSError as exc:
-        raise OSError(exc.errno, "fd %d is not open: %s" % (fd, exc.strerror)) from None
+    """Raise OSError naming ``fd`` unless it can be watched here: an open fd
+    (EBADF otherwise) on POSIX; on Windows, an open socket (a closed handle,
+    a pipe or a file is refused: select() takes sockets only there)."""
+    _platform.check_watchable(fd)
 
 
 def seconds(delay: Any) -> float:
@@ -237,9 +237,9 @@ class Signal(Basic):
         _check_callable(cb)
         if isinstance(sig, bool) or not isinstance(sig, int):
             raise TypeError("sig must be a signal number, not %r" % (sig,))
-        valid = _signal.valid_signals() if hasattr(_signal, "valid_signals") else range(1, 65)
-        if sig not in valid:
-            raise ValueError("%d is not a valid signal number" % (sig,))
+        if sig not in _signal.valid_signals():
+            raise ValueError("%d is not a valid signal number here (%s has %s)"
+                             % (sig, sys.platform, ", ".join(_platform.signal_names())))
         self.registrar = registrar
         self.sig = sig
         self.cb = cb

@@ -15,10 +15,16 @@ Three displays, one per situation, all fed the same calls by :class:`rtimer.Time
 from __future__ import annotations
 
 import shutil
+import sys
 from typing import TextIO
 
-#: redraw the live line in place: carriage return, then erase to the end of the line
-REDRAW = "\r\x1b[K"
+#: Windows' console takes escape sequences only when a program turns them on
+#: (ENABLE_VIRTUAL_TERMINAL_PROCESSING); a carriage return and a line padded
+#: to the width erase the old line on every console.
+WINDOWS = sys.platform == "win32"
+#: redraw the live line in place: carriage return, then erase to the end of
+#: the line (on Windows: the line is padded instead)
+REDRAW = "\r" if WINDOWS else "\r\x1b[K"
 BAR_WIDTH = 40  # at most; less on a narrow terminal
 MIN_BAR_WIDTH = 10  # below this, the line goes without a bar
 
@@ -104,9 +110,13 @@ class LiveLine(Display):
         columns = shutil.get_terminal_size().columns
         width = min(BAR_WIDTH, columns - len(text) - 4)
         if width < MIN_BAR_WIDTH:
-            return text[:columns - 1]
-        filled = width * min(int(elapsed), self.goal) // self.goal
-        return "[%s%s] %s" % ("#" * filled, "-" * (width - filled), text)
+            line = text[:columns - 1]
+        else:
+            filled = width * min(int(elapsed), self.goal) // self.goal
+            line = "[%s%s] %s" % ("#" * filled, "-" * (width - filled), text)
+        if REDRAW == "\r":  # no erase sequence: spaces cover what the last line left
+            line = line.ljust(columns - 1)
+        return line
 
     def end(self) -> None:
         self.write(REDRAW + self.line(self.goal) + "\n")
