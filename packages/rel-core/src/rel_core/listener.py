@@ -152,10 +152,14 @@ class SocketIO(Basic):
 
     Each time the event happens ``cb(*args)`` runs; a truthy return keeps the
     watcher armed (or any return, after :meth:`persistent`).
+
+    An fd closed while registered is dropped by the engine (with a log line),
+    and ``ondrop()``, if set, runs once: how a writer holding data for that
+    fd hears of it.
     """
 
     __slots__ = ("registrar", "evtype", "kind", "sock", "fd", "subname", "cb", "args",
-                 "persist", "active", "internal", "_gen", "_timer")
+                 "persist", "active", "internal", "ondrop", "_gen", "_timer")
 
     def __init__(self, registrar: Registrar, evtype: str, sock: FileLike, cb: Callable[..., Any],
                  *args: Any, arm: bool = True) -> None:
@@ -173,6 +177,9 @@ class SocketIO(Basic):
         self.persist = False
         self.active = False
         self.internal = False  # the loop's own watchers: not counted, not aborted
+        #: called once (no arguments, in the loop) if the engine drops this
+        #: watcher because its fd was closed while registered
+        self.ondrop: Optional[Callable[[], Any]] = None
         self._gen = 0
         self._timer: Optional[Timer] = None
         if arm:
