@@ -10,6 +10,7 @@ its poller are the real ones.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
@@ -168,6 +169,116 @@ def test_arming_on_a_closed_registrar_is_a_clear_error(rel, socks):
         r.timeout(1, lambda: None)
     with pytest.raises(RuntimeError):
         r.read(a, lambda: True)
+
+
+# -- 4. signal cleanup off the main thread ---------------------------------------------------------
+@needs_sigusr
+def test_last_signal_watcher_deleted_off_the_main_thread_gives_the_signal_back(rel):
+    app_calls: List[int] = []
+
+    def app_handler(signum: int, frame: Any) -> None:
+        app_calls.append(signum)
+
+    signal.signal(signal.SIGUSR1, app_handler)
+    seen = threading.Event()
+
+    def cb() -> None:
+        w.delete()  # in the loop's thread: not the main one
+        seen.set()
+
+    w = rel.signal(signal.SIGUSR1, cb)
+    rel.timeout(10, rel.abort)
+    t, errors = run_in_thread(rel.dispatch)
+    os.kill(os.getpid(), signal.SIGUSR1)
+    assert seen.wait(5)
+    os.kill(os.getpid(), signal.SIGUSR1)  # rel's watcher is gone: the application's turn
+    deadline = time.monotonic() + 5
+    while not app_calls and time.monotonic() < deadline:
+        time.sleep(0.01)
+    rel.abort()
+    reg().pause()
+    t.join(5)
+    assert app_calls == [signal.SIGUSR1]
+    assert signal.getsignal(signal.SIGUSR1) is app_handler
+
+
+@needs_sigusr
+def test_switching_registrar_from_a_thread_keeps_signal_watchers(rel, capfd):
+    other = other_registrar_name()
+    got: List[int] = []
+    rel.signal(signal.SIGUSR1, got.append, 1)
+    t, errors = run_in_thread(lambda: rel.initialize([other], ["strict"]))
+    t.join(10)
+    assert not errors, errors
+    # The old registrar's fds are closed: new sockets likely get their numbers.
+    fresh = [socket.socketpair() for _ in range(4)]
+    try:
+        for s1, s2 in fresh:
+            s1.setblocking(False)
+            s2.setblocking(False)
+        rel.timeout(0, os.kill, os.getpid(), signal.SIGUSR1)
+        limit = rel.timeout(5, rel.abort)
+        while not got and limit.pending():
+            rel.loop()
+        limit.delete()
+        assert got == [1]
+        assert rel.report()["signals"] == 1
+        for s1, s2 in fresh:
+            for s in (s1, s2):
+                with pytest.raises(BlockingIOError):
+                    s.recv(16)  # no signal byte landed in an application socket
+    finally:
+        for s1, s2 in fresh:
+            s1.close()
+            s2.close()
+    assert "wakeup" not in capfd.readouterr().err
+
+
+# -- 5. rel never takes over someone else's signal wake-up fd -----------------------------------------
+@needs_sigusr
+def test_asyncio_keeps_its_signal_wakeup_fd(rel):
+    loop = asyncio.new_event_loop()
+    try:
+        heard: List[int] = []
+        loop.add_signal_handler(signal.SIGUSR1, heard.append, 1)
+        theirs = signal.set_wakeup_fd(-1)
+        signal.set_wakeup_fd(theirs)
+        w = rel.signal(signal.SIGUSR2, lambda: None)
+
+        async def main() -> None:
+            loop.call_soon(os.kill, os.getpid(), signal.SIGUSR1)
+            for _ in range(500):
+                if heard:
+                    return
+                await asyncio.sleep(0.01)
+
+        loop.run_until_complete(main())
+        assert heard == [1]
+        w.delete()
+        assert signal.set_wakeup_fd(theirs) == theirs  # given back exactly
+    finally:
+        loop.close()
+
+
+@needs_sigusr
+def test_deleting_a_signal_watcher_after_asyncio_closed_its_loop(rel):
+    loop = asyncio.new_event_loop()
+    loop.add_signal_handler(signal.SIGUSR1, lambda: None)
+    w = rel.signal(signal.SIGUSR2, lambda: None)
+    loop.close()  # its wake-up fd is closed now
+    w.delete()  # must not raise
+    assert signal.set_wakeup_fd(-1) == -1
+
+
+@needs_sigusr
+def test_signal_delete_keeps_a_handler_installed_after_rels(rel):
+    def app_handler(signum: int, frame: Any) -> None:
+        pass
+
+    w = rel.signal(signal.SIGUSR1, lambda: None)
+    signal.signal(signal.SIGUSR1, app_handler)
+    w.delete()
+    assert signal.getsignal(signal.SIGUSR1) is app_handler
 
 
 # -- 6. re-arming a timer keeps the heap bounded -----------------------------------------------------

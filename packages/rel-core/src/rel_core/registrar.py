@@ -127,7 +127,8 @@ class Registrar(IOTable):
         except BaseException:
             self._poller_close()
             raise
-        self._sigs = SignalDelivery(self._waker, self._lock)
+        self._chan_watch: Optional[SocketIO] = None  # on rel's signal wake-up channel
+        self._sigs = SignalDelivery(self._waker.wake, self._watch_channel)
         # The loop reads these two at every pass: the delivery's own dict and
         # deque (never replaced), bound here.
         self._signals = self._sigs.watchers  # {signum: [Signal]}
@@ -186,20 +187,39 @@ class Registrar(IOTable):
         self._timers.cancel(t)
 
     # -- signals (see signals.py) -------------------------------------------------------
+    # Under our lock, so that a switch of registrar (which holds it) is either
+    # done, and the call forwarded, or not begun.
     def _arm_signal(self, w: Signal) -> None:
-        if self._moved_to is not None:
-            return self._forward("_arm_signal", (w,))
-        return self._sigs.arm(w)
+        with self._lock:
+            if self._moved_to is None:
+                return self._sigs.arm(w)
+        return self._forward("_arm_signal", (w,))  # type: ignore[no-any-return]
 
     def _disarm_signal(self, w: Signal) -> None:
-        if self._moved_to is not None:
-            return self._forward("_disarm_signal", (w,))
-        return self._sigs.disarm(w)
+        with self._lock:
+            if self._moved_to is None:
+                return self._sigs.disarm(w)
+        return self._forward("_disarm_signal", (w,))  # type: ignore[no-any-return]
 
     def _reset_signal(self, sig: int) -> None:
-        if self._moved_to is not None:
-            return self._forward("_reset_signal", (sig,))
-        return self._sigs.reset(sig)
+        with self._lock:
+            if self._moved_to is None:
+                return self._sigs.reset(sig)
+        return self._forward("_reset_signal", (sig,))  # type: ignore[no-any-return]
+
+    def _watch_channel(self, channel: Optional[Waker]) -> None:
+        """SignalDelivery's request: watch rel's signal wake-up channel
+        (drained when readable), or stop (None)."""
+        w = self._chan_watch
+        if channel is None:
+            if w is not None:
+                self._chan_watch = None
+                w.delete()
+        elif w is None:
+            w = self._chan_watch = SocketIO(self, "read", channel, channel.drain, arm=False)
+            w.persistent()
+            w.internal = True
+            w.add()
 
     # -- cross-thread calls (see calls.py) ---------------------------------------------
     def _on_wake(self) -> bool:
@@ -433,8 +453,6 @@ class Registrar(IOTable):
                    if w is not None and w.active and not w.internal]
             timers = [(d, t) for d, s, t in old._timers._heap if t._seq == s]
             signals = old._sigs.armed()
-            for sw in signals:
-                old._sigs.disarm(sw)
             calls = old._hand_over(self)  # RuntimeError while its loop runs
             for w in ios:
                 w.registrar = self
@@ -449,9 +467,7 @@ class Registrar(IOTable):
                 self._timers.push(t, deadline)
             for sw in signals:
                 sw.registrar = self
-                self._arm_signal(sw)
-            self._sigq.extend(old._sigq)  # delivered, not handled yet: not lost
-            old._sigq.clear()
+            old._sigs.move_to(self._sigs)  # routes and pending deliveries: no handler changes
             self._calls.extend(calls)
             old._close_poller()
 
