@@ -23,7 +23,7 @@ import pytest
 
 import rel_core.rel as facade
 from rel_core import discovery, timerheap
-from relcore_testing import run_in_thread
+from relcore_testing import WaitCounter, run_in_thread
 
 needs_sigusr = pytest.mark.skipif(not hasattr(signal, "SIGUSR1"), reason="needs SIGUSR1/SIGUSR2")
 
@@ -365,6 +365,23 @@ def test_error_watcher_on_a_listening_socket_ignores_connections(rel, waits):
 
 
 # -- smaller ---------------------------------------------------------------------------------------
+def test_pending_right_after_a_timeout_from_another_thread(rel, socks):
+    a, _ = socks()
+    rel.read(a, lambda: True)
+    w = WaitCounter(reg())
+    t, errors = run_in_thread(rel.dispatch)
+    try:
+        assert w.wait_entered()
+        timer = rel.timeout(5, lambda: None)
+        assert timer.pending()
+        timer.delete()
+        assert not timer.pending()
+    finally:
+        rel.abort()
+        t.join(5)
+    assert not errors
+
+
 def test_pause_from_another_thread_as_dispatch_starts_is_not_lost(rel):
     rel.timeout(0.01, lambda: True)  # keeps dispatch() going until paused
     limit = rel.timeout(5, rel.abort)

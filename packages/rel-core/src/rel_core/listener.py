@@ -102,7 +102,7 @@ class Timer(Basic):
     of a re-arm is measured from when the callback returned.
     """
 
-    __slots__ = ("registrar", "cb", "args", "delay", "_seq", "_gen")
+    __slots__ = ("registrar", "cb", "args", "delay", "_seq", "_gen", "_intent")
 
     def __init__(self, registrar: Registrar, delay: Optional[float], cb: Callable[..., Any],
                  *args: Any) -> None:
@@ -113,6 +113,9 @@ class Timer(Basic):
         self.delay: Optional[float] = None
         self._seq: Optional[int] = None  # seq of our live heap entry; None: not armed
         self._gen = 0  # bumped by add()/delete(), so a callback's own call wins
+        # What a call not yet applied by the loop (made from another thread)
+        # will make of it: True armed, False not; None when nothing is on its way.
+        self._intent: Optional[bool] = None
         if delay is not None:
             self.add(delay)
 
@@ -137,14 +140,16 @@ class Timer(Basic):
     def delete(self, dereference: bool = False) -> None:
         """Disarm the timer; with ``dereference`` also drop its callback."""
         self._gen += 1
-        self.registrar._disarm_timer(self)
+        self.registrar._cancel_timer(self)
         if dereference:
             self.cb = None
             self.args = None
 
     def pending(self) -> bool:
-        """Whether the timer is armed."""
-        return self._seq is not None
+        """Whether the timer is armed (or will be, once the loop applies an
+        ``add()`` made from another thread: the caller's own call counts)."""
+        intent = self._intent
+        return self._seq is not None if intent is None else intent
 
 
 class SocketIO(Basic):

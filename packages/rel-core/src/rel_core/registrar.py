@@ -175,16 +175,32 @@ class Registrar(IOTable):
         return Event(self, callback, arg, evtype, handle)
 
     # -- timers -----------------------------------------------------------------------
+    # A call from another thread while the loop runs is applied later by the
+    # loop: until then the timer's ``_intent`` answers pending() (True: an arm
+    # is on its way, False: a delete), so the caller sees its own call at once.
     def _arm_timer(self, t: Timer, delay: float) -> None:
-        self._arm_timer_at(t, time.monotonic() + delay)  # measured from the caller's call
+        t._intent = True
+        try:
+            self._arm_timer_at(t, time.monotonic() + delay, t._gen)  # measured from the caller's call
+        except BaseException:
+            t._intent = None
+            raise
 
     @loop_thread_only
-    def _arm_timer_at(self, t: Timer, deadline: float) -> None:
+    def _arm_timer_at(self, t: Timer, deadline: float, gen: Optional[int] = None) -> None:
         self._timers.push(t, deadline)
+        if t._gen == gen:  # no later add()/delete() is on its way
+            t._intent = None
+
+    def _cancel_timer(self, t: Timer) -> None:
+        t._intent = False
+        self._disarm_timer(t, t._gen)
 
     @loop_thread_only
-    def _disarm_timer(self, t: Timer) -> None:
+    def _disarm_timer(self, t: Timer, gen: Optional[int] = None) -> None:
         self._timers.cancel(t)
+        if t._gen == gen:
+            t._intent = None
 
     # -- signals (see signals.py) -------------------------------------------------------
     # Under our lock, so that a switch of registrar (which holds it) is either
