@@ -576,3 +576,44 @@ def test_constructing_a_buffwriter_directly(pair, run, drain):
 
 def test_chunk_constants_are_sane():
     assert 0 < buff.CHUNK <= buff.BURST
+
+
+@pytest.mark.parametrize("method", ["epoll", "poll", "select", "selectors", "kqueue"])
+def test_socket_closed_by_the_application_with_data_queued_and_no_more_writes(method, monkeypatch):
+    """Issue 14, defect 7: nobody writes again, so only the engine can find
+    out; onerror runs once, the data is let go, and dispatch() ends."""
+    import rel_core.registrar
+    import rel_core.rel as facade
+
+    before = facade.method
+    try:
+        rel.initialize([method], ["strict"])
+    except ImportError as exc:
+        pytest.skip(str(exc))
+    monkeypatch.setattr(rel_core.registrar, "IDLE_AUDIT", 0.05, raising=False)
+    a, b = socket.socketpair()
+    a.setblocking(False)
+    errors: List[str] = []
+    try:
+        buffwrite(a, b"x" * (10 << 20), None, errors.append)  # more than the socket takes
+        for _ in range(3):
+            rel.loop(True)
+        writer = writer_of(a)
+        assert writer.queued > 0
+        a.close()  # by the application, with data queued
+        t = threading.Thread(target=rel.dispatch, daemon=True)
+        t.start()
+        t.join(5)
+        hung = t.is_alive()
+        if hung:
+            rel.abort()
+            t.join(5)
+        assert not hung, "dispatch() kept waiting for a closed fd"
+        assert len(errors) == 1 and os.strerror(errno.EBADF) in errors[0]
+        assert writer.queued == 0 and rel.report()["writes"] == 0
+    finally:
+        a.close()
+        b.close()
+        rel.init()
+        if before is not None:
+            rel.initialize([before])

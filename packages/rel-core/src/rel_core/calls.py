@@ -18,7 +18,8 @@ State kept here, on the registrar itself (the loop reads it without a call):
 * ``_owner``: ident of the thread running ``loop()``/``dispatch()``, or None;
 * ``_running``: ``dispatch()`` goes on after this pass;
 * ``_calls``: ``deque[(method, args)]`` queued by other threads;
-* ``_moved_to``: the registrar that replaced this one, or None.
+* ``_moved_to``: the registrar that replaced this one, or None;
+* ``_closed``: closed without a successor: nothing can be armed here.
 """
 
 from __future__ import annotations
@@ -45,18 +46,32 @@ def loop_thread_only(method: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(method)
     def wrapper(self: LoopThread, *args: Any) -> Any:
-        if self._moved_to is not None:
-            return self._forward(method.__name__, args)
-        if self._owner == _get_ident():
+        if self._owner == _get_ident():  # the loop's own thread: no lock, no queue
             return method(self, *args)
         with self._lock:
-            if self._owner is None:  # the loop cannot start while we hold the lock
-                return method(self, *args)
-            self._calls.append((method, args))
-        self._waker.wake()
-        return None
+            if self._moved_to is None:
+                if self._owner is None:  # the loop cannot start while we hold the lock
+                    if self._closed:
+                        return _on_closed(method)
+                    return method(self, *args)
+                self._calls.append((method, args))
+                queued = True
+            else:
+                queued = False
+        if queued:
+            self._waker.wake()
+            return None
+        return self._forward(method.__name__, args)
 
     return wrapper
+
+
+def _on_closed(method: Callable[..., Any]) -> None:
+    """A call that reached a registrar closed without a successor: arming is
+    an error (nothing would ever run it), disarming has nothing left to do."""
+    if method.__name__.startswith("_arm"):
+        raise RuntimeError("rel: this registrar was closed: %s() cannot arm anything on it"
+                           % (method.__name__,))
 
 
 class LoopThread(Basic):
@@ -70,11 +85,14 @@ class LoopThread(Basic):
         self._owner: Optional[int] = None
         self._running = False
         self._moved_to: Optional[Any] = None
+        self._closed = False
 
     def _run_calls(self) -> None:
-        """Apply the calls queued by other threads."""
+        """Apply the calls queued when this drain began (as asyncio's ready
+        queue): those queued meanwhile wait for the next pass, so threads that
+        keep queueing cannot keep the loop here."""
         calls = self._calls
-        while calls:
+        for _ in range(len(calls)):
             method, args = calls.popleft()
             try:
                 method(self, *args)
@@ -91,26 +109,45 @@ class LoopThread(Basic):
             args[0].registrar = new
         return getattr(new, name)(*args)
 
-    def _claim(self) -> None:
-        """Make this thread the loop's owner."""
+    def _claim(self, dispatching: bool) -> Optional[Any]:
+        """Make this thread the loop's owner; with ``dispatching``, also mark
+        dispatch() running, in the same step, so a pause() from another thread
+        that sees the owner is never undone. Returns the successor to run
+        instead if this registrar was replaced (nothing claimed then)."""
         me = _get_ident()
         with self._lock:
+            if self._moved_to is not None:
+                return self._moved_to
             if self._owner == me:
                 raise RuntimeError("rel: the loop cannot be run from inside one of its callbacks")
             if self._owner is not None:
                 raise RuntimeError("rel: the loop is already running in another thread")
+            if self._closed:
+                raise RuntimeError("rel: this registrar was closed")
             self._owner = me
+            if dispatching:
+                self._running = True
+        return None
 
     def _release(self) -> None:
-        """Give up the loop; the calls queued while we were leaving are applied first."""
-        with self._lock:
-            self._run_calls()
+        """Give up the loop. The calls queued while we were leaving are applied
+        first; whatever happens then (an exception, a KeyboardInterrupt landing
+        here), the loop is free again."""
+        try:
+            with self._lock:
+                try:
+                    self._run_calls()
+                finally:
+                    self._owner = None
+        finally:
             self._owner = None
 
     def _hand_over(self, new: Any) -> Deque[Call]:
         """Mark this registrar as replaced by ``new`` (under its lock: from now
         on every call is forwarded) and return the calls still queued here.
-        Call with the lock held."""
+        Call with the lock held. RuntimeError while the loop runs."""
+        if self._owner is not None:
+            raise RuntimeError("rel: cannot switch registrar while its loop is running")
         self._moved_to = new
         calls, self._calls = self._calls, collections.deque()
         return calls

@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import Any, Dict, List, Optional, Tuple
 
 from .calls import LoopThread, loop_thread_only
-from .listener import SocketIO, check_open
+from .listener import SocketIO, Timer, check_open
 from .logs import logger
 
 
@@ -61,12 +61,15 @@ class IOTable(LoopThread):
     def _arm_io_here(self, w: SocketIO) -> None:
         fd = w.fd
         slot = self._io.get(fd)
-        if slot is not None and slot[w.kind] is not None and slot[w.kind] is not w:
-            # A new watcher replaces one of its kind, so the poller would not be
-            # told. But the fd may have been closed and its number reused: epoll
-            # and kqueue forget a closed file without a word, and would then never
-            # report the new one. Register the fd afresh (rare: two calls).
-            self._unregister_quietly(fd)
+        if slot is not None:
+            if slot[w.kind] is not None and slot[w.kind] is not w:
+                # A new watcher replaces one of its kind, so the poller would not be
+                # told. But the fd may have been closed and its number reused: epoll
+                # and kqueue forget a closed file without a word, and would then never
+                # report the new one. Register the fd afresh (rare: two calls).
+                self._unregister_quietly(fd)
+            elif self._drop_stale(fd, slot, w):
+                self._unregister_quietly(fd)  # the poller's interest was the old file's
         try:
             self._put_io(w)
         except OSError as exc:
@@ -154,12 +157,65 @@ class IOTable(LoopThread):
             except (OSError, KeyError, ValueError):
                 pass  # closed while registered: the kernel forgot it already
 
+    def _drop_stale(self, fd: int, slot: List[Optional[SocketIO]], new: SocketIO) -> bool:
+        """Disarm the watchers of ``slot`` whose socket object was closed: the
+        number ``fd`` now belongs to another file (``new``'s). poll and select
+        key by number, so without this an old reader would fire for the new
+        file's data. A watcher given an int fd cannot be told apart: delete
+        watchers before closing their fds. True if any was dropped."""
+        dropped = []
+        for kind, old in enumerate(slot):
+            if old is not None and old is not new and old.sock is not new.sock and closed_under(old):
+                slot[kind] = None
+                dropped.append(old)
+        self._forget(fd, dropped, "its socket was closed and the number reused")
+        return bool(dropped)
+
     def _drop_fd(self, fd: int, reason: Any) -> None:
         """Forget ``fd`` (closed while registered): its watchers are disarmed."""
         slot = self._io.pop(fd, None)
         self._unregister_quietly(fd)
-        for w in slot or ():
+        self._forget(fd, slot or (), reason)
+
+    def _forget(self, fd: int, watchers: Any, reason: Any) -> None:
+        """Disarm ``watchers``, dropped because ``fd`` was closed under them:
+        each is logged, and its ``ondrop`` hook runs from a zero-delay timer
+        (in the loop, never inside the call that found out)."""
+        for w in watchers:
             if w is not None and w.active:
                 self._set_active(w, False)
                 logger.warning("rel: dropped %r: fd %d was closed while registered (%s)",
                                w, fd, reason)
+                if w.ondrop is not None:
+                    Timer(self, 0, w.ondrop)  # type: ignore[arg-type]
+
+    def _audit_fds(self) -> None:
+        """Drop the watchers whose fd was closed while registered. The loop
+        calls this after a silent IDLE_AUDIT-long wait with no timer armed, for
+        pollers that forget a closed fd without a word (epoll, kqueue): it is
+        how dispatch() learns that nothing is left to wait for."""
+        for fd, slot in list(self._io.items()):
+            if any(w is not None and w.internal for w in slot):
+                continue
+            if any(w is not None and closed_under(w) for w in slot) or not is_open(fd):
+                self._drop_fd(fd, "found closed by the idle audit")
+
+
+def closed_under(w: SocketIO) -> bool:
+    """Whether ``w``'s socket object (not an int fd) was closed, or now has
+    another number: a check without a system call."""
+    sock = w.sock
+    if isinstance(sock, int):
+        return False
+    try:
+        return bool(sock.fileno() != w.fd)
+    except (OSError, ValueError):  # io objects raise once closed
+        return True
+
+
+def is_open(fd: int) -> bool:
+    try:
+        check_open(fd)
+    except OSError:
+        return False
+    return True

@@ -102,7 +102,7 @@ class Timer(Basic):
     of a re-arm is measured from when the callback returned.
     """
 
-    __slots__ = ("registrar", "cb", "args", "delay", "_seq", "_gen")
+    __slots__ = ("registrar", "cb", "args", "delay", "_seq", "_gen", "_intent")
 
     def __init__(self, registrar: Registrar, delay: Optional[float], cb: Callable[..., Any],
                  *args: Any) -> None:
@@ -113,6 +113,9 @@ class Timer(Basic):
         self.delay: Optional[float] = None
         self._seq: Optional[int] = None  # seq of our live heap entry; None: not armed
         self._gen = 0  # bumped by add()/delete(), so a callback's own call wins
+        # What a call not yet applied by the loop (made from another thread)
+        # will make of it: True armed, False not; None when nothing is on its way.
+        self._intent: Optional[bool] = None
         if delay is not None:
             self.add(delay)
 
@@ -137,14 +140,16 @@ class Timer(Basic):
     def delete(self, dereference: bool = False) -> None:
         """Disarm the timer; with ``dereference`` also drop its callback."""
         self._gen += 1
-        self.registrar._disarm_timer(self)
+        self.registrar._cancel_timer(self)
         if dereference:
             self.cb = None
             self.args = None
 
     def pending(self) -> bool:
-        """Whether the timer is armed."""
-        return self._seq is not None
+        """Whether the timer is armed (or will be, once the loop applies an
+        ``add()`` made from another thread: the caller's own call counts)."""
+        intent = self._intent
+        return self._seq is not None if intent is None else intent
 
 
 class SocketIO(Basic):
@@ -152,10 +157,14 @@ class SocketIO(Basic):
 
     Each time the event happens ``cb(*args)`` runs; a truthy return keeps the
     watcher armed (or any return, after :meth:`persistent`).
+
+    An fd closed while registered is dropped by the engine (with a log line),
+    and ``ondrop()``, if set, runs once: how a writer holding data for that
+    fd hears of it.
     """
 
     __slots__ = ("registrar", "evtype", "kind", "sock", "fd", "subname", "cb", "args",
-                 "persist", "active", "internal", "_gen", "_timer")
+                 "persist", "active", "internal", "ondrop", "_gen", "_timer")
 
     def __init__(self, registrar: Registrar, evtype: str, sock: FileLike, cb: Callable[..., Any],
                  *args: Any, arm: bool = True) -> None:
@@ -173,6 +182,9 @@ class SocketIO(Basic):
         self.persist = False
         self.active = False
         self.internal = False  # the loop's own watchers: not counted, not aborted
+        #: called once (no arguments, in the loop) if the engine drops this
+        #: watcher because its fd was closed while registered
+        self.ondrop: Optional[Callable[[], Any]] = None
         self._gen = 0
         self._timer: Optional[Timer] = None
         if arm:

@@ -65,6 +65,14 @@ from .wakeup import Waker
 # The longest single wait: far-future timers still get a fresh look once a day
 # (asyncio's MAXIMUM_SELECT_TIMEOUT), and no poller is asked for more than it takes.
 MAX_WAIT = 24 * 3600.0
+# With no timer armed, a poller that forgets a closed fd without a word (epoll,
+# kqueue: ``_FORGETS_CLOSED``) waits this long rather than forever, and after
+# such a silent wait the engine looks for watchers whose fd was closed while
+# registered (``_audit_fds``): otherwise dispatch() would wait for them for
+# ever. A busy loop never pays for it; an idle one wakes once per IDLE_AUDIT.
+IDLE_AUDIT = 10.0
+
+_loop_thread_only = loop_thread_only  # its name before calls.py
 
 # rel 0.4.9.27 slept SLEEP_SEC between polls (SLEEP_TURBO while writes were
 # pending). This engine blocks in the poller instead, so neither costs latency:
@@ -100,6 +108,9 @@ class Registrar(IOTable):
     _READY_WRITE = 2
     _READY_ERROR = 4
     _REPORTS_KEYS = False
+    #: the poller forgets an fd closed while registered, reporting nothing
+    #: (epoll, kqueue): the loop audits its fds when idle (see IDLE_AUDIT)
+    _FORGETS_CLOSED = True
     _poller_probe: Optional[Callable[[int], int]] = None
 
     def __init__(self) -> None:
@@ -116,7 +127,8 @@ class Registrar(IOTable):
         except BaseException:
             self._poller_close()
             raise
-        self._sigs = SignalDelivery(self._waker, self._lock)
+        self._chan_watch: Optional[SocketIO] = None  # on rel's signal wake-up channel
+        self._sigs = SignalDelivery(self._waker.wake, self._watch_channel)
         # The loop reads these two at every pass: the delivery's own dict and
         # deque (never replaced), bound here.
         self._signals = self._sigs.watchers  # {signum: [Signal]}
@@ -163,32 +175,67 @@ class Registrar(IOTable):
         return Event(self, callback, arg, evtype, handle)
 
     # -- timers -----------------------------------------------------------------------
+    # A call from another thread while the loop runs is applied later by the
+    # loop: until then the timer's ``_intent`` answers pending() (True: an arm
+    # is on its way, False: a delete), so the caller sees its own call at once.
     def _arm_timer(self, t: Timer, delay: float) -> None:
-        self._arm_timer_at(t, time.monotonic() + delay)  # measured from the caller's call
+        t._intent = True
+        try:
+            self._arm_timer_at(t, time.monotonic() + delay, t._gen)  # measured from the caller's call
+        except BaseException:
+            t._intent = None
+            raise
 
     @loop_thread_only
-    def _arm_timer_at(self, t: Timer, deadline: float) -> None:
+    def _arm_timer_at(self, t: Timer, deadline: float, gen: Optional[int] = None) -> None:
         self._timers.push(t, deadline)
+        if t._gen == gen:  # no later add()/delete() is on its way
+            t._intent = None
+
+    def _cancel_timer(self, t: Timer) -> None:
+        t._intent = False
+        self._disarm_timer(t, t._gen)
 
     @loop_thread_only
-    def _disarm_timer(self, t: Timer) -> None:
+    def _disarm_timer(self, t: Timer, gen: Optional[int] = None) -> None:
         self._timers.cancel(t)
+        if t._gen == gen:
+            t._intent = None
 
     # -- signals (see signals.py) -------------------------------------------------------
+    # Under our lock, so that a switch of registrar (which holds it) is either
+    # done, and the call forwarded, or not begun.
     def _arm_signal(self, w: Signal) -> None:
-        if self._moved_to is not None:
-            return self._forward("_arm_signal", (w,))
-        return self._sigs.arm(w)
+        with self._lock:
+            if self._moved_to is None:
+                return self._sigs.arm(w)
+        return self._forward("_arm_signal", (w,))  # type: ignore[no-any-return]
 
     def _disarm_signal(self, w: Signal) -> None:
-        if self._moved_to is not None:
-            return self._forward("_disarm_signal", (w,))
-        return self._sigs.disarm(w)
+        with self._lock:
+            if self._moved_to is None:
+                return self._sigs.disarm(w)
+        return self._forward("_disarm_signal", (w,))  # type: ignore[no-any-return]
 
     def _reset_signal(self, sig: int) -> None:
-        if self._moved_to is not None:
-            return self._forward("_reset_signal", (sig,))
-        return self._sigs.reset(sig)
+        with self._lock:
+            if self._moved_to is None:
+                return self._sigs.reset(sig)
+        return self._forward("_reset_signal", (sig,))  # type: ignore[no-any-return]
+
+    def _watch_channel(self, channel: Optional[Waker]) -> None:
+        """SignalDelivery's request: watch rel's signal wake-up channel
+        (drained when readable), or stop (None)."""
+        w = self._chan_watch
+        if channel is None:
+            if w is not None:
+                self._chan_watch = None
+                w.delete()
+        elif w is None:
+            w = self._chan_watch = SocketIO(self, "read", channel, channel.drain, arm=False)
+            w.persistent()
+            w.internal = True
+            w.add()
 
     # -- cross-thread calls (see calls.py) ---------------------------------------------
     def _on_wake(self) -> bool:
@@ -206,19 +253,20 @@ class Registrar(IOTable):
         """Run the loop until :meth:`abort`, :meth:`pause` or until nothing is
         registered. Does nothing if the loop is already running (in any thread).
         A callback's exception propagates; the loop can be dispatched again."""
-        if self._moved_to is not None:
-            return self._moved_to.dispatch()
         try:
-            self._claim()
+            successor = self._claim(True)
         except RuntimeError:
             return None
-        self._running = True
+        if successor is not None:
+            return successor.dispatch()  # type: ignore[no-any-return]
         try:
             if self.has_work():
                 self._run(True, True)
         finally:
-            self._running = False
-            self._release()
+            try:
+                self._running = False
+            finally:
+                self._release()
         return None
 
     def loop(self, nonblock: bool = False) -> None:
@@ -226,9 +274,9 @@ class Registrar(IOTable):
         ``nonblock``, nor when nothing is registered), run what is ready and the
         timers due, return. RuntimeError from inside a callback or while the
         loop runs in another thread."""
-        if self._moved_to is not None:
-            return self._moved_to.loop(nonblock)
-        self._claim()
+        successor = self._claim(False)
+        if successor is not None:
+            return successor.loop(nonblock)  # type: ignore[no-any-return]
         try:
             self._run(not nonblock and self.has_work(), False)
         finally:
@@ -246,6 +294,7 @@ class Registrar(IOTable):
         run_io, wait, monotonic = self._run_io, self._poller_wait, time.monotonic
         keyed, max_wait, read, write, error = self._REPORTS_KEYS, MAX_WAIT, READ, WRITE, ERROR
         probe = self._poller_probe
+        idle = IDLE_AUDIT if self._FORGETS_CLOSED else None
         while True:
             if not block or calls or sigq:
                 timeout: Optional[float] = 0.0
@@ -258,8 +307,10 @@ class Registrar(IOTable):
                 elif timeout > max_wait:
                     timeout = max_wait
             else:
-                timeout = None
+                timeout = idle
             ready = wait(timeout)
+            if not ready and timeout is idle:
+                self._audit_fds()  # a silent wait with no timer: anything closed under us?
             self.tick += 1
             if logs.verbose:
                 self.log("tick", self.tick, "ready", ready)
@@ -409,17 +460,16 @@ class Registrar(IOTable):
     # -- switching registrars --------------------------------------------------------------
     def adopt(self, old: Registrar) -> None:
         """Take over every armed watcher of ``old`` (``initialize()`` switching
-        registrar), then close ``old``; watchers still pointing at it follow."""
-        if old._owner is not None:
-            raise RuntimeError("rel: cannot switch registrar while its loop is running")
-        with old._lock:
+        registrar), then close ``old``; watchers still pointing at it follow.
+        RuntimeError while ``old``'s loop runs."""
+        # Both locks: from the moment ``old`` forwards, calls reach this one,
+        # and wait here until it holds everything ``old`` had.
+        with self._lock, old._lock:
             ios = [w for slot in old._io.values() for w in slot
                    if w is not None and w.active and not w.internal]
             timers = [(d, t) for d, s, t in old._timers._heap if t._seq == s]
             signals = old._sigs.armed()
-            for sw in signals:
-                old._sigs.disarm(sw)
-            calls = old._hand_over(self)
+            calls = old._hand_over(self)  # RuntimeError while its loop runs
             for w in ios:
                 w.registrar = self
                 w.active = False  # armed (and counted) afresh here
@@ -433,9 +483,7 @@ class Registrar(IOTable):
                 self._timers.push(t, deadline)
             for sw in signals:
                 sw.registrar = self
-                self._arm_signal(sw)
-            self._sigq.extend(old._sigq)  # delivered, not handled yet: not lost
-            old._sigq.clear()
+            old._sigs.move_to(self._sigs)  # routes and pending deliveries: no handler changes
             self._calls.extend(calls)
             old._close_poller()
 
@@ -444,8 +492,12 @@ class Registrar(IOTable):
         RuntimeError while the loop runs in another thread."""
         if self._owner is not None and self._owner != _get_ident():
             raise RuntimeError("rel: cannot close a registrar whose loop runs in another thread")
+        if self._closed or self._moved_to is not None:
+            return
         self.init()
-        self._close_poller()
+        with self._lock:
+            self._closed = True  # from now on, arming here is an error
+            self._close_poller()
 
     def _close_poller(self) -> None:
         self._io.clear()

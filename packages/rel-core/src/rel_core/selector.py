@@ -9,7 +9,8 @@ fallback, registered as ``selectors``.
 conditions into both. So an fd with only an ``error()`` watcher is polled for
 readability, and when it turns readable the loop asks us to look closer
 (``_poller_probe``): a socket error or end-of-file is the error condition;
-bytes waiting for a reader that does not exist yet are not, and the fd is
+bytes waiting for a reader that does not exist yet are not (nor is a
+connection waiting on a listening socket, whose recv says ENOTCONN), and the fd is
 parked (left out of the poller, so a level-triggered poller does not spin)
 until a watcher changes.
 
@@ -131,8 +132,10 @@ class SelectorRegistrar(Registrar):
                     waiting = len(sock.recv(1, _PEEK))
                 except BlockingIOError:
                     return 0
-                except OSError:
-                    return self._READY_ERROR
+                except OSError as exc:
+                    if exc.errno != errno.ENOTCONN:
+                        return self._READY_ERROR
+                    waiting = 1  # a listening socket: a connection waits for accept()
             else:
                 waiting = _bytes_waiting(fd)
         except OSError:

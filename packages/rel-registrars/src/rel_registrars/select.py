@@ -19,15 +19,17 @@ Some facts about select(2):
   writable). So an error() watcher's fd is watched for reading, and when it is
   readable we look closer (``_probe``): a pending socket error or end-of-file
   is the error condition. Bytes waiting for a reader that does not exist are
-  not; that fd is parked (left out of the read set, so that the loop does not
-  spin) until one of its watchers changes. The exceptional set (out-of-band
-  data on POSIX, a failed connect on Windows) also reaches error() watchers,
-  and on Windows write() watchers too: a failed connect shows there only.
+  not, nor is a connection waiting on a listening socket; that fd is parked
+  (left out of the read set, so that the loop does not spin) until one of its
+  watchers changes. The exceptional set (out-of-band data on POSIX, a failed
+  connect on Windows) also reaches error() watchers, and on Windows write()
+  watchers too: a failed connect shows there only.
 * The timeout has microsecond resolution, which CPython rounds up.
 """
 
 from __future__ import annotations
 
+import errno
 import select
 import socket
 import sys
@@ -56,6 +58,7 @@ class SelectRegistrar(Registrar):
     _WANT_READ = _READY_READ = R
     _WANT_WRITE = _READY_WRITE = W
     _WANT_ERROR = _READY_ERROR = E
+    _FORGETS_CLOSED = False  # a closed fd fails the wait: it is dropped then
 
     def _poller_open(self) -> None:
         # Dicts used as ordered sets: select() reports ready fds in the order it
@@ -137,8 +140,10 @@ class SelectRegistrar(Registrar):
             return not sock.recv(1, _PEEK)
         except BlockingIOError:
             return False
-        except OSError:
-            return True
+        except OSError as exc:
+            # ENOTCONN: a listening socket, readable because a connection
+            # waits for accept(): no error, and parked like unread bytes.
+            return exc.errno != errno.ENOTCONN
         finally:
             sock.detach()
 
