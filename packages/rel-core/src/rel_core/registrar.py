@@ -52,7 +52,7 @@ from __future__ import annotations
 import time
 from typing import Any, Callable, Dict, List, Optional
 
-from . import logs
+from . import debug, logs
 from .calls import LoopThread, _get_ident, loop_thread_only
 from .errors import AbortBranch
 from .listener import ERROR, READ, WRITE, Event, FileLike, Signal, SocketIO, Timer
@@ -130,6 +130,7 @@ class Registrar(IOTable):
             self._waker.close()
             self._poller_close()
             raise
+        debug.on_build(self)  # REL_DEBUG / 'debug': instruments this instance, or nothing
 
     # -- watcher factories ----------------------------------------------------------
     def read(self, sock: FileLike, cb: Callable[..., Any], *args: Any) -> SocketIO:

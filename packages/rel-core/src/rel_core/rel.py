@@ -18,6 +18,7 @@ import sys
 import threading
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence
 
+from . import debug
 from ._version import __version__
 from .discovery import load, supported_methods
 from .errors import AbortBranch
@@ -42,7 +43,7 @@ method: Optional[str] = None
 SAFE_READ = False
 _init_lock = threading.Lock()
 _report_timer: Optional[Timer] = None
-OPTIONS = ("verbose", "report", "strict", "threaded")
+OPTIONS = ("verbose", "report", "strict", "threaded", "debug")
 
 
 def _registrar() -> Registrar:
@@ -60,10 +61,13 @@ def initialize(methods: Optional[Sequence[str]] = None, options: Iterable[str] =
     ``'strict'`` is in ``options``) of the rest of ``supported_methods``.
     Returns its name.
 
-    Options: ``'verbose'`` (log events), ``'report'`` (log a status report every
-    5 s), ``'strict'`` (only ``methods``), ``'threaded'`` (pyevent's GIL hack:
+    Options: ``'verbose'`` (log events), ``'report'`` (measure the loop, and log
+    :func:`report` every 5 s), ``'debug'`` (warn about slow callbacks, loop lag,
+    busy loops and fds closed while registered: see :mod:`rel_core.debug`),
+    ``'strict'`` (only ``methods``), ``'threaded'`` (pyevent's GIL hack:
     accepted, unnecessary here, logged). Called again, it switches registrar and
-    the armed watchers move to the new one. ``methods`` is never modified.
+    the armed watchers move to the new one (debug mode and measuring stay on).
+    ``methods`` is never modified.
 
     Raises ImportError naming each method tried and why it failed (for one
     that lives in a distribution not installed: which one to install), and
@@ -80,6 +84,8 @@ def initialize(methods: Optional[Sequence[str]] = None, options: Iterable[str] =
         raise ValueError("unknown initialize() option(s) %s; known: %s" % (unknown, ", ".join(OPTIONS)))
     if "verbose" in options:
         set_verbose(True)
+    if "debug" in options or "report" in options:
+        debug.request(debug="debug" in options, measure="report" in options)
     candidates: List[str] = list(methods)
     if "strict" not in options:
         candidates += [m for m in supported_methods if m not in candidates]
@@ -108,6 +114,7 @@ def initialize(methods: Optional[Sequence[str]] = None, options: Iterable[str] =
                     chosen.close()  # type: ignore[union-attr]
                     raise
             registrar, method = chosen, name
+        debug.apply(chosen)  # type: ignore[arg-type]
         log("initialized with %r" % (name,))
     if "threaded" in options:
         log("'threaded' (pyevent's GIL hack) is unnecessary: rel releases the GIL while it waits")
@@ -189,9 +196,10 @@ def loop(nonblock: bool = False) -> None:
     _registrar().loop(nonblock)
 
 
-def report() -> Dict[str, int]:
+def report() -> Dict[str, Any]:
     """Counts of what is registered: ``timers``, ``signals``, ``reads``,
-    ``writes``, ``errors``."""
+    ``writes``, ``errors``; with ``'report'`` or ``'debug'``, also the loop's
+    own figures (see :meth:`rel_core.debug.Diagnostics.figures`)."""
     return _registrar().report()
 
 
