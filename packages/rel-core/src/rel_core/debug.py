@@ -440,7 +440,7 @@ class Diagnostics:
     def notable(self, site: _Site, seconds: float) -> None:
         """A callback ran ``seconds``: slow (warn), or among the slowest."""
         if self.warn and seconds > self.threshold:
-            logger.warning("rel: slow callback %s, of the %s, took %.3f s (threshold %.3f s)",
+            logger.warning("rel: slow callback %s, of the %s, took %.3f s (threshold %g s)",
                            site.name, site.where(), seconds, self.threshold)
         slowest = self.slowest
         name = site.name
@@ -482,7 +482,7 @@ class Diagnostics:
         else:
             blame = ("no callback ran since the deadline: the loop was not running, or the "
                      "process did not get the CPU")
-        logger.warning("rel: loop lag: timers ran %.3f s after their deadline (threshold %.3f s); %s",
+        logger.warning("rel: loop lag: timers ran %.3f s after their deadline (threshold %g s); %s",
                        lag, self.threshold, blame)
 
     def _drop_fd(self, fd: int, reason: Any) -> None:
