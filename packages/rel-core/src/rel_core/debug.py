@@ -65,11 +65,9 @@ except ImportError:  # pragma: no cover - Windows
 DEFAULT_THRESHOLD = 0.1
 #: a loop that has not blocked for this long is looked at for a busy culprit
 BUSY_AFTER = 1.0
-# A wait blocked if it ran out its timeout with nothing ready, or lasted this
-# long (a busy loop's waits return at once; a shared machine's scheduler can
-# still stretch one to a few milliseconds); a timer shorter than this that runs
-# on every pass is a busy culprit.
-BLOCKED = 0.05
+# A timer of a shorter delay that runs on every pass is a busy culprit (the
+# loop waits 0 s for it).
+BUSY_TIMER = 0.001
 # A culprit runs on at least this share of the passes looked at.
 BUSY_SHARE = 0.9
 # Callbacks remembered (debug mode) for the lag and busy-loop culprits.
@@ -201,7 +199,7 @@ def attach(reg: Registrar, threshold: float, warn: bool) -> Diagnostics:
             diag.warn = True
             diag.recent = collections.deque(maxlen=RECENT)
             diag.reinstall_wait()
-        diag.refloor()
+        diag.limit = threshold
     return diag
 
 
@@ -262,13 +260,14 @@ class _Site:
     """One watcher as debug mode knows it: its own callback, its timing
     closure, and what the messages need."""
 
-    __slots__ = ("watcher", "cb", "timed", "deadline", "stack", "busy_reported", "_name")
+    __slots__ = ("watcher", "cb", "timed", "deadline", "longest", "stack", "busy_reported", "_name")
 
     def __init__(self, watcher: Any, cb: Callable[..., Any]) -> None:
         self.watcher = watcher
         self.cb = cb
         self.timed: Callable[..., Any] = cb
         self.deadline = 0.0  # timers: the monotonic deadline of the pending run
+        self.longest = 0.0  # its longest run so far
         self.stack: Optional[traceback.StackSummary] = None
         self.busy_reported = False
         self._name: Optional[str] = None
@@ -318,8 +317,8 @@ class Diagnostics:
         self.callbacks = 0
         self.callback_seconds = 0.0
         self.wait_seconds = 0.0
-        self.slowest: Dict[str, float] = {}  # {callback name: longest run}
-        self.floor = 0.0  # a run this long may be slow or among the slowest
+        self.slowest: Dict[str, float] = {}  # {callback name: longest run}, the SLOWEST longest
+        self.limit = threshold if warn else float("inf")  # a run longer than this is slow
         self.lateness: Deque[float] = collections.deque(maxlen=LATENESS_SAMPLES)
         # debug mode: the last callbacks, (pass, start, end, site)
         self.recent: Optional[Deque[Tuple[int, float, float, _Site]]] = (
@@ -338,7 +337,6 @@ class Diagnostics:
         self._substitute("_arm_io_here", self._arm_io_here)
         self._substitute("_arm_signal", self._arm_signal)
         self._substitute("_drop_fd", self._drop_fd)
-        self._substitute("_run_timers", self._run_timers)
         self._substitute("report", self._report)
         self.reinstall_wait()
         heap = reg._timers
@@ -360,9 +358,12 @@ class Diagnostics:
                     "debug mode" if self.warn else "measuring", reg.name, self.threshold)
 
     def reinstall_wait(self) -> None:
-        """(Re)place the wait: measuring only, or with the busy-loop watch."""
+        """(Re)place the wait (measuring only, or with the busy-loop watch),
+        and in debug mode the timer pass (lag)."""
         real = self._orig.get("_poller_wait") or self.reg._poller_wait
         self._substitute("_poller_wait", _debug_wait(self, real) if self.warn else _measure_wait(self, real))
+        if self.warn:
+            self._substitute("_run_timers", self._run_timers)
 
     def _original(self, name: str) -> Any:
         return self._orig[name]
@@ -404,14 +405,16 @@ class Diagnostics:
         cb = w.cb
         if cb is None or getattr(w, "internal", False):
             return None
-        site = getattr(cb, "rel_site", None)
-        if isinstance(site, _Site):
-            if site.watcher is w and getattr(cb, "rel_diag", None) is self:
-                return site
-            cb = site.cb  # wrapped for another registrar (switched): wrap afresh
+        old = getattr(cb, "rel_site", None)
+        if isinstance(old, _Site):
+            if old.watcher is w and getattr(cb, "rel_diag", None) is self:
+                return old
+            cb = old.cb  # wrapped for another registrar (switched): wrap afresh
         if getattr(cb, "__func__", None) is SocketIO._on_delay:
             return None  # runs the I/O watcher's own (wrapped) callback
         site = _Site(w, cb)
+        if isinstance(old, _Site) and old.watcher is w:
+            site.stack, site.deadline = old.stack, old.deadline
         site.timed = _timed_timer(self, site) if isinstance(w, Timer) else _timed(self, site)
         w.cb = site.timed
         return site
@@ -433,15 +436,15 @@ class Diagnostics:
         return self._original("_arm_signal")(w)
 
     # -- what the substitutes do ----------------------------------------------------------------
-    def refloor(self) -> None:
-        least = min(self.slowest.values()) if len(self.slowest) >= SLOWEST else 0.0
-        self.floor = min(least, self.threshold) if self.warn else least
-
     def notable(self, site: _Site, seconds: float) -> None:
-        """A callback ran ``seconds``: slow (warn), or among the slowest."""
-        if self.warn and seconds > self.threshold:
+        """A callback ran ``seconds``: slow (warn), or its longest run yet
+        (maybe among the slowest)."""
+        if seconds > self.limit:
             logger.warning("rel: slow callback %s, of the %s, took %.3f s (threshold %g s)",
                            site.name, site.where(), seconds, self.threshold)
+        if seconds <= site.longest:
+            return
+        site.longest = seconds
         slowest = self.slowest
         name = site.name
         if name in slowest:
@@ -454,7 +457,6 @@ class Diagnostics:
             if seconds > slowest[least]:
                 del slowest[least]
                 slowest[name] = seconds
-        self.refloor()
 
     def _run_timers(self, now: float) -> None:
         heap = self.reg._timers._heap
@@ -522,7 +524,7 @@ class Diagnostics:
                 continue
             w = site.watcher
             if isinstance(w, Timer):
-                if w.delay is not None and w.delay < BLOCKED:
+                if w.delay is not None and w.delay < BUSY_TIMER:
                     self._busy(site, now, runs[site], passes,
                                "a %g-second timer that re-arms itself on every pass" % (w.delay,))
                     return
@@ -592,7 +594,7 @@ def _timed(diag: Diagnostics, site: _Site) -> Callable[..., Any]:
             recent = diag.recent
             if recent is not None:
                 recent.append((diag.passes, t0, t1, site))
-            if seconds >= diag.floor:
+            if seconds > site.longest or seconds > diag.limit:
                 diag.notable(site, seconds)
 
     _mark(timed, diag, site)
@@ -631,8 +633,7 @@ def _probe(diag: Diagnostics, site: _Site, now: float, runs: int, passes: int) -
         finally:
             after = _pending_bytes(w.fd, w.evtype)
             if before is None or after is None:
-                diag._busy(site, now, runs, passes, "fd %d is ready on every pass (rel cannot "
-                           "tell whether its callback consumes anything)" % (w.fd,))
+                pass  # no evidence (a listening socket, no FIONREAD here): no accusation
             elif before == after:
                 if w.evtype == "write":
                     what = "fd %d is always writable and its callback sends nothing" % (w.fd,)
@@ -670,8 +671,11 @@ def _debug_wait(diag: Diagnostics, real: Callable[..., Any]) -> Callable[..., An
         t1 = clock()
         diag.wait_seconds += t1 - t0
         diag.passes += 1
-        if timeout != 0.0 and (not ready or t1 - t0 >= BLOCKED):
-            diag.calm = t1  # it blocked: whatever runs now is not spinning
+        if timeout != 0.0 and not ready:
+            # It ran out its timeout: it blocked. (A wait that returns with
+            # something ready may have blocked too, or not: the culprit test
+            # decides, with evidence, so a long wait for data is no alarm.)
+            diag.calm = t1
             diag.calm_pass = diag.passes
         elif t1 - diag.calm >= BUSY_AFTER and t1 >= diag.next_busy_look:
             diag.look_for_busy(ready, t1)
