@@ -32,6 +32,13 @@ off puts the originals back:
 ``_run`` binds ``_poller_wait`` once per call: debug turned on from inside a
 running loop times the waiting from the next ``dispatch()``/``loop()``; every
 other measurement starts at once.
+
+What a registrar must keep for this to work, whatever drives its passes (a
+poller, or asyncio's loop): call callbacks as ``w.cb(*w.args)``, arm timers
+through ``self._timers.push``, I/O through ``_arm_io_here`` and signals
+through ``_arm_signal``, count passes in ``tick``, and wait in
+``_poller_wait``. A registrar that waits elsewhere gets every message and
+figure but ``wait_seconds`` and the busy-loop watch.
 """
 
 from __future__ import annotations
@@ -313,7 +320,8 @@ class Diagnostics:
         self.threshold = threshold
         self.warn = warn
         self.started = self.interval_start = _clock()
-        self.passes = 0
+        self.first_tick = reg.tick
+        self.passes = 0  # waits seen (the busy-loop watch counts passes with them)
         self.callbacks = 0
         self.callback_seconds = 0.0
         self.wait_seconds = 0.0
@@ -554,7 +562,7 @@ class Diagnostics:
             return round(samples[min(len(samples) - 1, int(q * len(samples)))], 6)
 
         return {
-            "passes": self.passes,
+            "passes": self.reg.tick - self.first_tick,
             "callbacks": self.callbacks,
             "callback_seconds": round(self.callback_seconds, 6),
             "wait_seconds": round(self.wait_seconds, 6),
