@@ -25,8 +25,20 @@ from conftest import HERE
 
 CONNECT_TIMEOUT = 1.5  # websocket-client's socket timeout in the program
 LIMIT = 40.0  # seconds for the whole scenario
+RECONNECT = re.compile(r"WebSocketApp\.run_forever\.<locals>\.(initialize_socket|setSock)")
 SLOW = re.compile(r"rel: slow callback (?P<name>\S+) \((?P<file>.+):(?P<line>\d+)\), of the "
                   r"(?P<watcher>.+), took (?P<took>[\d.]+) s \(threshold (?P<thr>[\d.]+) s\)$")
+
+
+def reconnect_warning(line: str):
+    """The slow-callback warning about websocket-client's reconnect blocked
+    in connect() for its timeout, or None (an attempt refused before the
+    blackhole was in place is quick; on a loaded machine it may still pass
+    the 100 ms threshold)."""
+    m = SLOW.match(line)
+    if m and RECONNECT.fullmatch(m["name"]) and float(m["took"]) >= CONNECT_TIMEOUT - 0.05:
+        return m
+    return None
 
 
 def blackhole(port: int) -> List[socket.socket]:
@@ -94,17 +106,16 @@ def test_rel_debug_names_websocket_clients_blocking_reconnect(server):
         assert out.wait_for(lambda line: line == "opened", 15), (out.lines, err.lines)
         server.kill()
         held = blackhole(server.port)
-        m = err.wait_for(SLOW.match, LIMIT)
-        assert m, "no slow-callback warning; stderr: %r" % (err.lines[-20:],)
+        # (on a loaded machine another callback may be slow too: look for this one)
+        m = err.wait_for(reconnect_warning, LIMIT)
+        assert m, "no slow-callback warning for the reconnect; stderr: %r" % (err.lines[-20:],)
     finally:
         app.kill()
         app.wait(10)
         for s in held:
             s.close()
-    # websocket-client's reconnect callback, a closure of run_forever
-    assert re.fullmatch(r"WebSocketApp\.run_forever\.<locals>\.(initialize_socket|setSock)",
-                        m["name"]), m["name"]
+    # websocket-client's reconnect callback (a closure of run_forever, matched above)
     assert m["file"].endswith(os.path.join("websocket", "_app.py"))
     assert m["watcher"] == "timer (delay 1 s)"  # reconnect=1: a rel timer of 1 s
-    assert float(m["took"]) >= CONNECT_TIMEOUT - 0.05  # blocked in connect() until the timeout
+    assert float(m["took"]) < CONNECT_TIMEOUT + 5  # blocked in connect() until its timeout
     assert float(m["thr"]) == 0.1
