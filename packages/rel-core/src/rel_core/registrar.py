@@ -49,10 +49,12 @@ time, from the loop thread while it runs):
 
 from __future__ import annotations
 
+import os
+import sys
 import time
 from typing import Any, Callable, Dict, List, Optional
 
-from . import debug, logs
+from . import logs
 from .calls import LoopThread, _get_ident, loop_thread_only
 from .errors import AbortBranch
 from .listener import ERROR, READ, WRITE, Event, FileLike, Signal, SocketIO, Timer
@@ -130,7 +132,12 @@ class Registrar(IOTable):
             self._waker.close()
             self._poller_close()
             raise
-        debug.on_build(self)  # REL_DEBUG / 'debug': instruments this instance, or nothing
+        if "REL_DEBUG" in os.environ or "rel_core.debug" in sys.modules:
+            # Diagnostics may be wanted: they instrument this instance (see
+            # debug.py). Otherwise nothing of them is even imported.
+            from . import debug
+
+            debug.on_build(self)
 
     # -- watcher factories ----------------------------------------------------------
     def read(self, sock: FileLike, cb: Callable[..., Any], *args: Any) -> SocketIO:

@@ -18,7 +18,6 @@ import sys
 import threading
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence
 
-from . import debug
 from ._version import __version__
 from .discovery import load, supported_methods
 from .errors import AbortBranch
@@ -84,8 +83,11 @@ def initialize(methods: Optional[Sequence[str]] = None, options: Iterable[str] =
         raise ValueError("unknown initialize() option(s) %s; known: %s" % (unknown, ", ".join(OPTIONS)))
     if "verbose" in options:
         set_verbose(True)
+    diagnostics: Any = None
     if "debug" in options or "report" in options:
-        debug.request(debug="debug" in options, measure="report" in options)
+        from . import debug as diagnostics  # imported only when asked for
+
+        diagnostics.request(debug="debug" in options, measure="report" in options)
     candidates: List[str] = list(methods)
     if "strict" not in options:
         candidates += [m for m in supported_methods if m not in candidates]
@@ -114,7 +116,8 @@ def initialize(methods: Optional[Sequence[str]] = None, options: Iterable[str] =
                     chosen.close()  # type: ignore[union-attr]
                     raise
             registrar, method = chosen, name
-        debug.apply(chosen)  # type: ignore[arg-type]
+        if diagnostics is not None:
+            diagnostics.apply(chosen)
         log("initialized with %r" % (name,))
     if "threaded" in options:
         log("'threaded' (pyevent's GIL hack) is unnecessary: rel releases the GIL while it waits")
