@@ -16,9 +16,10 @@ Debug mode says, on the ``rel`` logger at WARNING:
 Measuring alone (the ``'report'`` option) adds the loop's figures to
 ``report()`` and warns about nothing.
 
-Zero cost when off. Nothing in the loop tests whether debug is on: turning it
-on *substitutes* instrumented pieces on one registrar instance, and turning it
-off puts the originals back:
+Zero cost when off. Nothing in the loop tests whether debug is on, and this
+module is not imported unless ``REL_DEBUG`` is set or something asks for it.
+Turning it on *substitutes* instrumented pieces on one registrar instance,
+and turning it off puts the originals back:
 
 * each watcher's callback is wrapped in a timing closure when it is armed
   (``_arm_io_here``, ``_arm_signal``, and the timer heap's ``push``, whose
