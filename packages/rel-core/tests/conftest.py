@@ -30,6 +30,7 @@ from typing import Any, Callable, List, Tuple, Type
 import pytest
 
 import rel_core
+import rel_core.debug
 import rel_core.logs
 import rel_core.pyevent
 import rel_core.registrar
@@ -94,6 +95,8 @@ def rel(registrar_class: Type[Registrar], monkeypatch: Any) -> Any:
     logger_level = rel_core.logs.logger.level
     monkeypatch.setattr(facade, "SAFE_READ", False)
     monkeypatch.setattr(facade, "_report_timer", None)
+    monkeypatch.setattr(rel_core.debug, "_requested_threshold", None)  # what initialize() asked
+    monkeypatch.setattr(rel_core.debug, "_requested_measure", False)
     monkeypatch.setattr(rel_core.registrar, "SLEEP_SEC", rel_core.registrar.SLEEP_SEC)
     monkeypatch.setattr(rel_core.registrar, "SLEEP_TURBO", rel_core.registrar.SLEEP_TURBO)
     try:

@@ -91,6 +91,25 @@ def test_verbose_logs_rel_events_to_stderr(sandbox: Sandbox) -> None:
     assert_no_traceback(result.stderr)
 
 
+def test_verbose_turns_rel_debug_mode_on(sandbox: Sandbox) -> None:
+    result = sandbox.run("-v", "--no-sound", "1")
+    assert result.returncode == 0
+    assert re.search(r"^rel: debug mode on the \w+ registrar \(slow callback threshold 0\.1 s\)$",
+                     result.stderr, re.M), result.stderr
+
+
+def test_verbose_shows_debug_warnings(sandbox: Sandbox) -> None:
+    """With a 1 us threshold (REL_DEBUG) every callback is slow: -v shows
+    the warnings, naming rtimer's own callbacks."""
+    sandbox.env["REL_DEBUG"] = "0.000001"
+    result = sandbox.run("-v", "--no-sound", "1")
+    assert result.returncode == 0
+    assert re.search(r"^rel: slow callback Timer\.update \(.*rtimer[/\\]timer\.py:\d+\), of the "
+                     r"timer \(delay [\d.]+ s\), took [\d.]+ s \(threshold 1e-06 s\)$",
+                     result.stderr, re.M), result.stderr
+    assert_no_traceback(result.stderr)
+
+
 @posix_only
 # -- Ctrl-C -----------------------------------------------------------------------------------
 

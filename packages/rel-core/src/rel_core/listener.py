@@ -90,6 +90,7 @@ def seconds(delay: Any) -> float:
 
 
 def _name(cb: Any) -> str:
+    cb = getattr(cb, "__wrapped__", cb)  # debug mode's timing closure: name what it wraps
     owner = getattr(cb, "__self__", None)
     name = getattr(cb, "__name__", repr(cb))
     return "%s.%s" % (type(owner).__name__, name) if owner is not None else name

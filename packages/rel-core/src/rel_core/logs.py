@@ -37,8 +37,17 @@ def show(level: int) -> None:
         logger.setLevel(level)
     if _handler is None and not logger.handlers and not logging.getLogger().handlers:
         _handler = logging.StreamHandler(sys.stderr)
-        _handler.setFormatter(logging.Formatter("rel %(message)s"))
+        _handler.setFormatter(_Prefixed("%(message)s"))
         logger.addHandler(_handler)
+
+
+class _Prefixed(logging.Formatter):
+    """``rel <message>``, as rel printed, but not ``rel rel: ...`` for the
+    messages that name rel already."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        return text if text.startswith("rel:") else "rel " + text
 
 
 def log(text: Any, *more: Any) -> None:

@@ -49,6 +49,8 @@ time, from the loop thread while it runs):
 
 from __future__ import annotations
 
+import os
+import sys
 import time
 from typing import Any, Callable, Dict, List, Optional
 
@@ -142,6 +144,12 @@ class Registrar(IOTable):
             self._waker.close()
             self._poller_close()
             raise
+        if "REL_DEBUG" in os.environ or "rel_core.debug" in sys.modules:
+            # Diagnostics may be wanted: they instrument this instance (see
+            # debug.py). Otherwise nothing of them is even imported.
+            from . import debug
+
+            debug.on_build(self)
 
     # -- watcher factories ----------------------------------------------------------
     def read(self, sock: FileLike, cb: Callable[..., Any], *args: Any) -> SocketIO:
