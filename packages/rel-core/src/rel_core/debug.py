@@ -28,7 +28,7 @@ and turning it off puts the originals back:
   one place callbacks are called, whatever drives the pass;
 * the wait primitive ``_poller_wait`` is wrapped, to count passes, time the
   waiting and notice a loop that never blocks;
-* ``_run_timers`` (lag), ``_drop_fd`` (registration stacks) and ``report``.
+* ``_run_timers`` (lag), ``_forget``, where every dropped watcher passes (registration stacks) and ``report``.
 
 ``_run`` binds ``_poller_wait`` once per call: debug turned on from inside a
 running loop times the waiting from the next ``dispatch()``/``loop()``; every
@@ -345,7 +345,7 @@ class Diagnostics:
         reg.__dict__["_diagnostics"] = self
         self._substitute("_arm_io_here", self._arm_io_here)
         self._substitute("_arm_signal", self._arm_signal)
-        self._substitute("_drop_fd", self._drop_fd)
+        self._substitute("_forget", self._forget)
         self._substitute("report", self._report)
         self.reinstall_wait()
         heap = reg._timers
@@ -496,10 +496,9 @@ class Diagnostics:
         logger.warning("rel: loop lag: timers ran %.3f s after their deadline (threshold %g s); %s",
                        lag, self.threshold, blame)
 
-    def _drop_fd(self, fd: int, reason: Any) -> None:
-        slot = self.reg._io.get(fd)
-        victims = [w for w in slot or () if w is not None and w.active]
-        self._original("_drop_fd")(fd, reason)
+    def _forget(self, fd: int, watchers: Any, reason: Any) -> None:
+        victims = [w for w in watchers if w is not None and w.active]
+        self._original("_forget")(fd, watchers, reason)
         if not self.warn:
             return
         for w in victims:
