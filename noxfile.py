@@ -29,7 +29,7 @@ SIBLINGS = {
     "rtimer": ["rel-core"],
     "rel": ["rel-core", "rel-registrars", "rel-util", "rtimer"],
 }
-TEST_DEPS = ["pytest>=7", "hypothesis>=6"]
+TEST_DEPS = ["pytest>=7", "hypothesis>=6", "pytest-timeout>=2"]
 WEBSOCKET_DEPS = ["websocket-client>=1.9,<1.10", "websockets>=12"]
 
 

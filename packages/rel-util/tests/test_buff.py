@@ -14,6 +14,7 @@ import random
 import socket
 import struct
 import threading
+import time
 import tracemalloc
 from typing import Any, List, Optional
 
@@ -415,9 +416,27 @@ def test_release_after_error_starts_clean(pair, run, drain):
     assert bytes(d.data) == b"fresh" and len(errors) == 1
 
 
-def test_release_unknown_socket_is_harmless(pair):
-    release_buff(pair[0])
-    release_buff(12345)
+def test_release_unknown_socket_is_harmless(pair, run, drain, caplog):
+    a, b = pair
+    other_a, other_b = socket.socketpair()
+    try:
+        other_a.setblocking(False)
+        rel.set_verbose(True)
+        with caplog.at_level("DEBUG", logger="rel"):
+            buffwrite(other_a, b"keep", plain, print)  # queued: nothing has run yet
+            release_buff(a)
+            release_buff(12345)
+        assert "release_buff: no writer for" in caplog.text
+        assert writer_of(a) is None and writer_of(12345) is None, "release makes no writer"
+        assert writer_of(other_a) is not None and writer_of(other_a).queued == 4
+        d = drain(other_b, 4)
+        run()
+        assert bytes(d.data) == b"keep", "another socket's writer is untouched"
+    finally:
+        rel.set_verbose(False)
+        release_buff(other_a)
+        other_a.close()
+        other_b.close()
 
 
 def test_idle_writer_does_not_keep_its_socket_alive(run, drain):
@@ -534,6 +553,26 @@ def test_buffwrite_from_other_threads_while_the_loop_runs(pair, run):
     assert last == {1: per_thread - 1, 2: per_thread - 1}
 
 
+def test_buffwrite_from_another_thread_wakes_the_blocked_loop(pair, run, drain):
+    """The loop blocks with no timer at all (only a reader waiting for the
+    data); a thread's buffwrite must wake it to arm the writer."""
+    a, b = pair
+    d = drain(b, 5)
+    blocked = threading.Event()
+
+    def writer() -> None:
+        blocked.wait(5)
+        time.sleep(0.1)  # the loop is in its poller wait by now, with nothing due
+        buffwrite(a, b"woken", plain, print)
+
+    t = threading.Thread(target=writer, daemon=True)
+    t.start()
+    rel.timeout(0, blocked.set)  # runs once dispatch() owns the loop
+    run(5)
+    t.join(5)
+    assert bytes(d.data) == b"woken"
+
+
 def test_loop_in_another_thread(pair):
     """The loop runs in a worker thread; the main thread writes."""
     a, b = pair
@@ -553,13 +592,22 @@ def test_loop_in_another_thread(pair):
         return True
 
     rel.read(b, on_read)
-    rel.timeout(20, rel.abort)  # safety
+    # The safety net is a thread: a rel timer would bound the loop's waits
+    # and hide a buffwrite that failed to wake it.
+    safety = threading.Timer(20, rel.abort)
+    safety.daemon = True
+    safety.start()
     loop = threading.Thread(target=rel.dispatch, daemon=True)
     loop.start()
+    deadline = time.monotonic() + 5
+    while not rel.is_running() and time.monotonic() < deadline:
+        time.sleep(0.001)
+    time.sleep(0.05)  # blocked in its wait: the first buffwrite must wake it
     for i in range(0, len(payload), 100_000):
         buffwrite(a, payload[i:i + 100_000], plain, print)
     assert done.wait(20)
     loop.join(5)
+    safety.cancel()
     assert not loop.is_alive()
     assert bytes(got) == payload
 
