@@ -622,5 +622,34 @@ def test_constructing_a_buffwriter_directly(pair, run, drain):
     assert "released" in repr(writer)
 
 
+def test_one_write_event_sends_at_most_a_burst(pair, run):
+    """A sender that always takes whole chunks does not keep the loop to
+    itself: after BURST bytes the write event ends and other callbacks run
+    (a reader here, ready all along), then the writer goes on."""
+    a, b = pair
+    total = 4 * buff.BURST
+    order: List[str] = []
+    per_call: List[int] = []
+
+    def take_all(sock: socket.socket, chunk: memoryview) -> int:
+        order.append("send")
+        per_call.append(chunk.nbytes)
+        return chunk.nbytes  # pretends the kernel took it all
+
+    def on_read() -> bool:
+        order.append("read")
+        writer = writer_of(a)
+        return writer is not None and writer.queued > 0  # until all is sent
+
+    b.send(b"x")  # a's reader is ready at every pass
+    rel.read(a, on_read)
+    buffwrite(a, bytes(total), take_all, print)
+    run()
+    assert sum(per_call) == total and max(per_call) <= CHUNK
+    sends_per_event = [len(run_) for run_ in "".join("s" if o == "send" else " " for o in order).split()]
+    assert max(sends_per_event) * CHUNK <= buff.BURST, "one write event sent more than BURST bytes"
+    assert len(sends_per_event) >= total // buff.BURST
+
+
 def test_chunk_constants_are_sane():
     assert 0 < buff.CHUNK <= buff.BURST
