@@ -297,3 +297,158 @@ def test_handler_is_restored_only_when_the_last_watcher_goes(rel, guard):
     while not seen[1:] and time.monotonic() < deadline:
         time.sleep(0.001)
     assert seen == ["rel 2", "app"]
+
+
+# -- what the poller reported decides which callbacks run -------------------------------
+def fill(sock: socket.socket) -> None:
+    """Fill ``sock``'s send buffer: it is no longer writable."""
+    try:
+        while True:
+            sock.send(b"\0" * 65536)
+    except BlockingIOError:
+        pass
+
+
+def test_readable_but_full_fd_runs_its_reader_not_its_writer(rel, socks, settle):
+    a, b = socks()
+    fill(a)
+    b.send(b"x")  # a: readable, not writable
+    ran = []
+
+    def on_read():
+        ran.append("read")
+        return False
+
+    w = rel.write(a, lambda: ran.append("write") or False)
+    rel.read(a, on_read)
+    rel.timeout(0.05, w.delete)
+    settle()
+    assert ran == ["read"], "a writer ran on an fd that was not writable"
+
+
+def test_writable_but_empty_fd_runs_its_writer_not_its_reader(rel, socks, settle):
+    a, b = socks()  # a: writable, nothing to read
+    ran = []
+    r = rel.read(a, lambda: ran.append("read") or False)
+    rel.write(a, lambda: ran.append("write") or False)
+    rel.timeout(0.05, r.delete)
+    settle()
+    assert ran == ["write"], "a reader ran on an fd that was not readable"
+
+
+# -- the loop's owner -------------------------------------------------------------------
+def test_loop_inside_a_callback_says_so(rel):
+    errors = []
+
+    def cb():
+        for run in (rel.loop, lambda: rel.loop(True)):
+            try:
+                run()
+            except RuntimeError as exc:
+                errors.append(str(exc))
+
+    rel.timeout(0, cb)
+    rel.dispatch()
+    assert len(errors) == 2
+    assert all("inside one of its callbacks" in e for e in errors), errors
+
+
+def loop_in_thread(rel, socks):
+    """Run dispatch() in a worker thread, blocked on an idle socket (no
+    timer); returns (thread, poke) where poke() ends it without rel's waker."""
+    a, b = socks()
+    rel.read(a, lambda: rel.abort())
+    started = threading.Event()
+    rel.timeout(0, started.set)
+    t = threading.Thread(target=rel.dispatch, daemon=True)
+    t.start()
+    assert started.wait(5)
+    time.sleep(0.05)  # blocked in its wait by now
+    return t, lambda: b.send(b"!")
+
+
+def test_pause_from_main_thread_ends_dispatch_in_a_worker(rel, socks):
+    t, poke = loop_in_thread(rel, socks)
+    rel.pause()
+    t.join(2)
+    stuck = t.is_alive()
+    if stuck:
+        poke()
+        t.join(5)
+    assert not stuck, "pause() from another thread did not wake the blocked loop"
+
+
+def test_close_from_another_thread_while_the_loop_runs_is_refused(rel, socks):
+    t, poke = loop_in_thread(rel, socks)
+    try:
+        with pytest.raises(RuntimeError):
+            facade.registrar.close()
+    finally:
+        poke()
+        t.join(5)
+    assert not t.is_alive()
+
+
+def test_close_from_a_worker_while_main_runs_the_loop_is_refused(rel, socks, guard):
+    result = []
+
+    def closer():
+        try:
+            facade.registrar.close()
+            result.append("closed")
+        except RuntimeError:
+            result.append("refused")
+        rel.abort()
+
+    rel.timeout(0, lambda: run_in_thread(closer) and None)
+    g = guard(5)
+    rel.dispatch()
+    assert not g.expired
+    assert result == ["refused"]
+
+
+# -- cross-thread calls and the wake-up channel -----------------------------------------
+def test_a_flood_of_calls_from_a_thread_loses_none_and_raises_nothing(rel, settle):
+    """Thousands of calls queued while the loop thread is busy: each wakes the
+    loop; the wake-up channel fills up, which must not raise in the caller."""
+    fired = []
+    timers = [rel.timeout(None, fired.append, i) for i in range(3000)]
+
+    def arm_all():
+        for t in timers:
+            t.add(0)
+
+    def busy():
+        t, errors = run_in_thread(arm_all)
+        t.join(10)
+        assert not errors, errors
+
+    rel.timeout(0, busy)
+    settle(10)
+    assert sorted(fired) == list(range(3000))
+
+
+@needs_sigusr1
+def test_wakeup_fd_set_by_the_application_meanwhile_stays(rel, socks):
+    """The application took the signal wake-up fd after rel: rel's last
+    watcher going away must leave the application's in place, whether its
+    number is above or below rel's."""
+    previous = signal.set_wakeup_fd(-1)
+    signal.set_wakeup_fd(previous)
+    low_a, low_b = socks()
+    # A registrar made now has its wake-up socket numbered above low_a (the
+    # fixture closes both registrars).
+    facade.registrar = type(facade.registrar)()
+    try:
+        for mine in (low_a, None):
+            if mine is None:  # now one numbered above rel's (made after it)
+                mine, _ = socks()
+            s = rel.signal(signal.SIGUSR1, lambda: None)
+            signal.set_wakeup_fd(mine.fileno())
+            s.delete()
+            assert signal.set_wakeup_fd(previous) == mine.fileno(), \
+                "rel took back a wake-up fd it no longer owned"
+            # rel must no longer write to it either
+            signal.set_wakeup_fd(previous)
+    finally:
+        signal.set_wakeup_fd(previous)
