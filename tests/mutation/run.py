@@ -29,6 +29,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -43,7 +44,7 @@ TARGET = 0.90
 # The test run for a mutant: -x (killed at the first failing test), each
 # test bounded so that a mutant that hangs the loop is killed in seconds
 # (pytest-timeout's thread method dumps every thread and exits).
-PYTEST = "python -m pytest -x -q -p no:cacheprovider --timeout=15 -o timeout_method=thread"
+PYTEST = "python -m pytest -x -q -p no:cacheprovider --timeout=10 -o timeout_method=thread"
 
 #: {suite: (its tests, the package whose coverage maps lines to tests)}
 SUITES: Dict[str, Tuple[str, str]] = {
@@ -144,7 +145,7 @@ def coverage_map(work: str, names: List[str]) -> None:
         tests, package = SUITES[suite]
         data_file = os.path.join(work, ".coverage-" + suite)
         env = dict(os.environ, COVERAGE_FILE=data_file)
-        cmd = [a.replace("--timeout=15", "--timeout=60") for a in PYTEST.split() if a != "-x"]
+        cmd = [a.replace("--timeout=10", "--timeout=60") for a in PYTEST.split() if a != "-x"]
         cmd[0] = sys.executable
         cmd += ["--cov=" + package, "--cov-context=test", "--cov-report=", tests]
         started = time.monotonic()
@@ -269,6 +270,8 @@ def main() -> int:
     for n in names:
         if n not in MODULES:
             parser.error("unknown module %r (known: %s)" % (n, ", ".join(MODULES)))
+    # A SIGTERM (a timeout, a killed nox) still stops the workers (finally below).
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(1))
     work = args.keep or tempfile.mkdtemp(prefix="rel-mutate-")
     os.makedirs(work, exist_ok=True)
     print("work directory:", work, flush=True)
