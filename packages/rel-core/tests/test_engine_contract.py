@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 
@@ -452,3 +454,23 @@ def test_wakeup_fd_set_by_the_application_meanwhile_stays(rel, socks):
             signal.set_wakeup_fd(previous)
     finally:
         signal.set_wakeup_fd(previous)
+
+
+@needs_sigusr1
+def test_a_signal_flood_with_the_loop_away_is_quiet(rel):
+    """Signals pile up while no loop drains the wake-up channel: it fills,
+    and a full channel already means "wake up", so nothing is printed."""
+    code = (
+        "import os, signal, rel_core as rel\n"
+        "seen = []\n"
+        "rel.signal(signal.SIGUSR1, seen.append, 1)\n"
+        "for _ in range(3000):\n"
+        "    os.kill(os.getpid(), signal.SIGUSR1)\n"
+        "rel.timeout(0.05, rel.abort)\n"
+        "rel.dispatch()\n"
+        "print('handled', len(seen) > 0)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "handled True" in done.stdout
+    assert "wakeup fd" not in done.stderr, done.stderr
