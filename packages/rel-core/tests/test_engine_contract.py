@@ -474,3 +474,121 @@ def test_a_signal_flood_with_the_loop_away_is_quiet(rel):
     assert done.returncode == 0, done.stderr
     assert "handled True" in done.stdout
     assert "wakeup fd" not in done.stderr, done.stderr
+
+
+# -- more of the same: tables, queued calls, exceptions ----------------------------------
+def test_newest_watcher_of_a_kind_replaces_the_older(rel, socks, settle):
+    a, b = socks()
+    b.send(b"x")
+    ran = []
+    first = rel.read(a, lambda: ran.append("first") or False)
+    second = rel.read(a, lambda: ran.append("second") or a.recv(10) and False)
+    assert not first.pending() and second.pending()
+    assert rel.report()["reads"] == 1
+    settle()
+    assert ran == ["second"]
+
+
+def test_watching_an_fd_that_is_not_open_names_it(rel, socks):
+    a, b = socks()
+    fd = os.dup(a.fileno())
+    os.close(fd)
+    for kind in ("read", "write", "error"):
+        with pytest.raises(OSError, match="fd %d is not open" % fd):
+            getattr(rel, kind)(fd, lambda: None)
+    assert rel.report() == EMPTY
+
+
+def test_dispatch_goes_on_while_a_call_from_a_thread_is_queued(rel, socks, settle):
+    """The last watcher goes while a thread's timeout() is still queued:
+    dispatch() applies it and runs the timer before returning."""
+    a, b = socks()
+    b.send(b"x")
+    fired = []
+    late = rel.timeout(None, fired.append, "late")
+
+    def on_read():
+        t, errors = run_in_thread(lambda: late.add(0.01))  # queued: we run the loop
+        t.join(5)
+        assert not errors
+        return False  # nothing left but the queued call
+
+    rel.read(a, on_read)
+    settle()
+    assert fired == ["late"], "dispatch() returned with a call from a thread still queued"
+
+
+def test_a_queued_call_that_fails_is_logged_and_the_loop_goes_on(rel, socks, settle, rel_logs):
+    fired = []
+
+    def arm_then_close():
+        c, d = socket.socketpair()
+        rel.read(c, lambda: None)  # the fd is open now: the call is queued
+        c.close()  # ...and closed before the loop applies it
+        d.close()
+
+    def busy():
+        t, errors = run_in_thread(arm_then_close)
+        t.join(5)
+        assert not errors
+
+    rel.timeout(0, busy)
+    rel.timeout(0.02, fired.append, "after")
+    settle()
+    assert fired == ["after"]
+    # epoll and selectors refuse the closed fd when the call is applied; poll
+    # and select take it, and drop it at the next wait: logged either way.
+    assert ("from another thread failed" in rel_logs.text
+            or "was closed while registered" in rel_logs.text), rel_logs.text
+
+
+class Boom(Exception):
+    pass
+
+
+def test_write_callback_exception_propagates_and_deletes_the_watcher(rel, socks):
+    a, b = socks()
+
+    def bad():
+        raise Boom()
+
+    w = rel.write(a, bad)
+    with pytest.raises(Boom):
+        rel.dispatch()
+    assert not w.pending()
+    assert rel.report() == EMPTY
+
+
+def test_abort_branch_in_a_timer_is_swallowed(rel, settle):
+    fired = []
+
+    def cb():
+        fired.append("branch")
+        rel.abort_branch()
+
+    t = rel.timeout(0, cb)
+    rel.timeout(0.01, fired.append, "next")
+    settle()  # no AbortBranch out of dispatch()
+    assert fired == ["branch", "next"]
+    assert not t.pending()
+
+
+def test_sleep_settings_keep_rel_0_4_defaults():
+    import rel_core.registrar as registrar
+
+    assert (registrar.SLEEP_SEC, registrar.SLEEP_TURBO) == (0.03, 0.0006)
+
+
+def test_switching_registrar_moves_live_timers_once_each_in_order(rel, monkeypatch, settle):
+    from test_behaviour import _install_switch_target
+
+    _install_switch_target(monkeypatch, type(facade.registrar))
+    fired = []
+    timers = [rel.timeout(0.03 - 0.005 * i, fired.append, i) for i in range(4)]
+    timers[1].add(0.05)  # re-armed: its first heap entry is stale
+    for delay in (0.01, 5):  # cancelled: stale entries too (at the top, and below)
+        rel.timeout(delay, fired.append, "deleted").delete()
+    assert rel.initialize(["switched"], ["strict"]) == "switched"
+    assert rel.report()["timers"] == 4
+    settle()
+    assert fired == [3, 2, 0, 1]
