@@ -31,6 +31,7 @@ import os
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -110,11 +111,12 @@ def make_copy(dest: str) -> None:
         shutil.copytree(os.path.join(ROOT, rel), os.path.join(dest, rel), ignore=ignore)
 
 
-def start_workers(work: str, n: int) -> Tuple[List[subprocess.Popen], List[str]]:
+def start_workers(work: str, n: int, fresh: bool = True) -> Tuple[List[subprocess.Popen], List[str]]:
     procs, urls = [], []
     for i in range(n):
         copy = os.path.join(work, "copy%d" % i)
-        make_copy(copy)
+        if fresh:
+            make_copy(copy)
         port = free_port()
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(os.path.join(copy, d) for d in SRC_DIRS)
@@ -184,20 +186,35 @@ def write_config(path: str, module_path: str, command: str, urls: List[str]) -> 
                 % json.dumps(EXCLUDED_OPERATORS))
 
 
-def run_module(work: str, name: str, urls: List[str]) -> List[dict]:
+def run_module(work: str, name: str, urls: List[str], retest: bool = False) -> List[dict]:
+    """Run ``name``'s session (or, with ``retest``, run its survivors again)."""
     module_path, _suite = MODULES[name]
     command = "%s tests/mutation/pick.py %s" % (sys.executable, name)
     config = os.path.join(work, name + ".toml")
     session = os.path.join(work, name + ".sqlite")
     write_config(config, module_path, command, urls)
-    subprocess.run(["cosmic-ray", "init", config, session], check=True, cwd=ROOT)
-    subprocess.run(["cr-filter-operators", session, config], check=True, cwd=ROOT)
+    if retest:
+        # cosmic-ray exec runs the jobs that have no result: forget the survivors'.
+        db = sqlite3.connect(session)
+        with db:
+            db.execute("DELETE FROM work_results WHERE test_outcome = 'SURVIVED'")
+        db.close()
+    else:
+        subprocess.run(["cosmic-ray", "init", config, session], check=True, cwd=ROOT)
+        subprocess.run(["cr-filter-operators", session, config], check=True, cwd=ROOT)
     started = time.monotonic()
     subprocess.run(["cosmic-ray", "exec", config, session], check=True, cwd=ROOT)
-    elapsed = time.monotonic() - started
+    print("%s: %.0f s" % (name, time.monotonic() - started), flush=True)
+    return collect(work, name)
+
+
+def collect(work: str, name: str) -> List[dict]:
+    """The results of ``name``'s session, one dict per mutant that ran."""
+    module_path, _suite = MODULES[name]
+    session = os.path.join(work, name + ".sqlite")
     dump = subprocess.run(["cosmic-ray", "dump", session], check=True, cwd=ROOT,
                           capture_output=True, text=True).stdout
-    with open(os.path.join(ROOT, module_path), encoding="utf-8") as f:
+    with open(os.path.join(work, "pristine", module_path), encoding="utf-8") as f:
         source = f.read().splitlines()
     results = []
     for line in dump.splitlines():
@@ -215,7 +232,7 @@ def run_module(work: str, name: str, urls: List[str]) -> List[dict]:
             "outcome": result.get("test_outcome") or result.get("worker_outcome"),
             "diff": result.get("diff") or "",
         })
-    print("%s: %d mutants in %.0f s" % (name, len(results), elapsed), flush=True)
+    print("%s: %d mutants" % (name, len(results)), flush=True)
     return results
 
 
@@ -276,6 +293,11 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=3, help="parallel workers (default 3)")
     parser.add_argument("--only", default="", help="comma-separated module names: " + ", ".join(MODULES))
     parser.add_argument("--keep", default="", help="work directory to use and keep")
+    parser.add_argument("--retest", action="store_true",
+                        help="with --keep of an earlier run: run its survivors again against "
+                             "today's tests (the mutated sources stay those of that run)")
+    parser.add_argument("--report", action="store_true",
+                        help="with --keep of an earlier run: summarize it, run nothing")
     args = parser.parse_args()
     names = [n for n in args.only.split(",") if n] or list(MODULES)
     for n in names:
@@ -290,16 +312,37 @@ def main() -> int:
     work = args.keep or tempfile.mkdtemp(prefix="rel-mutate-")
     os.makedirs(work, exist_ok=True)
     print("work directory:", work, flush=True)
-    for name in names:
-        pristine = os.path.join(work, "pristine", MODULES[name][0])
-        os.makedirs(os.path.dirname(pristine), exist_ok=True)
-        shutil.copy(os.path.join(ROOT, MODULES[name][0]), pristine)
-    coverage_map(work, names)
-    procs, urls = start_workers(work, args.workers)
     results: List[dict] = []
+    if args.report or args.retest:
+        if not args.keep:
+            parser.error("--report and --retest need --keep DIR of an earlier run")
+        names = [n for n in names if os.path.exists(os.path.join(work, n + ".sqlite"))]
+    if args.report:
+        for name in names:
+            results += collect(work, name)
+        return 0 if summarize(results, load_equivalents(os.path.join(HERE, "equivalent.md"))) else 1
+    if not args.retest:
+        for name in names:
+            pristine = os.path.join(work, "pristine", MODULES[name][0])
+            os.makedirs(os.path.dirname(pristine), exist_ok=True)
+            shutil.copy(os.path.join(ROOT, MODULES[name][0]), pristine)
+    else:
+        for name in names:
+            with open(os.path.join(work, "pristine", MODULES[name][0]), "rb") as f:
+                if f.read() != open(os.path.join(ROOT, MODULES[name][0]), "rb").read():
+                    parser.error("%s changed since that run: run it afresh" % (MODULES[name][0],))
+    coverage_map(work, names)  # today's tests: which of them run which lines
+    if args.retest:  # today's tests into the copies, beside that run's sources
+        for i in range(args.workers):
+            for tests in [t for t, _ in SUITES.values()] + ["tests/mutation"]:
+                dest = os.path.join(work, "copy%d" % i, tests)
+                shutil.rmtree(dest, ignore_errors=True)
+                shutil.copytree(os.path.join(ROOT, tests), dest,
+                                ignore=shutil.ignore_patterns("__pycache__", ".hypothesis"))
+    procs, urls = start_workers(work, args.workers, fresh=not args.retest)
     try:
         for name in names:
-            results += run_module(work, name, urls)
+            results += run_module(work, name, urls, retest=args.retest)
     finally:
         for p in procs:
             p.terminate()
