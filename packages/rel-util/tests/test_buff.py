@@ -7,6 +7,7 @@ after ``limit`` seconds, and conftest's faulthandler kills a hard hang.
 
 from __future__ import annotations
 
+import ctypes
 import errno
 import hashlib
 import os
@@ -653,3 +654,151 @@ def test_one_write_event_sends_at_most_a_burst(pair, run):
 
 def test_chunk_constants_are_sane():
     assert 0 < buff.CHUNK <= buff.BURST
+
+
+# -- the fast path's partial sends, and other edges (each written against a change
+# to buff.py that the suite used to survive: see tests/mutation/) -----------------
+def loop_thread_sender(log: List[Any], script: List[Any]) -> Any:
+    """A sender recording (thread, size) per call; while ``script`` has
+    entries, each call does what the next one says instead of sending:
+    an int (that many bytes "taken"), or an exception to raise."""
+
+    def send(sock, chunk):
+        log.append((threading.get_ident(), chunk.nbytes))
+        if script:
+            step = script.pop(0)
+            if isinstance(step, BaseException):
+                raise step
+            return sock.send(chunk[:step]) if step else 0
+        return sock.send(chunk)
+
+    return send
+
+
+@pytest.mark.parametrize("first", [3, 0, BlockingIOError()], ids=["part", "none", "would-block"])
+def test_fast_path_send_of_part_or_nothing_queues_exactly_the_rest(pair, run, drain, first):
+    a, b = pair
+    log: List[Any] = []
+    script: List[Any] = []
+    send = loop_thread_sender(log, script)
+    errors: List[str] = []
+    buffwrite(a, b"w", send, errors.append)  # through the watcher: learns the loop thread
+    queued_after: List[int] = []
+
+    def in_loop():
+        script.append(first)
+        buffwrite(a, b"0123456789", send, errors.append)  # the fast path
+        queued_after.append(writer_of(a).queued)
+
+    rel.timeout(0.05, in_loop)
+    d = drain(b, 11)
+    run()
+    assert bytes(d.data) == b"w0123456789"
+    assert errors == []
+    assert queued_after == [10 - (first if isinstance(first, int) else 0)]
+    assert 0 not in [n for _, n in log], "the sender was offered an empty chunk"
+
+
+def test_fast_path_whole_send_queues_nothing(pair, run):
+    a, b = pair
+    log: List[Any] = []
+    send = loop_thread_sender(log, [])
+    buffwrite(a, b"w", send, print)
+    queued_after: List[int] = []
+    got = bytearray()
+
+    def in_loop():
+        buffwrite(a, b"0123456789", send, print)
+        queued_after.append(writer_of(a).queued)
+
+    def on_read():  # no abort: run() ends once the writer deleted its watcher
+        got.extend(b.recv(100))
+        return len(got) < 11
+
+    rel.timeout(0.05, in_loop)
+    rel.read(b, on_read)
+    run()
+    assert bytes(got) == b"w0123456789"
+    assert queued_after == [0]
+    assert [n for _, n in log] == [1, 10], "after a whole send, nothing more is offered"
+
+
+def test_the_sender_runs_only_in_the_loop_thread(pair, run, drain):
+    """buffwrite from other threads while the loop runs: the sender is still
+    called from the loop's thread only (the fast path is the loop's)."""
+    a, b = pair
+    log: List[Any] = []
+    send = loop_thread_sender(log, [])
+    buffwrite(a, b"w", send, print)  # learns the loop thread
+
+    def writer():
+        for _ in range(50):
+            buffwrite(a, b"t", send, print)
+            time.sleep(0.001)
+
+    threads = [threading.Thread(target=writer)]
+    rel.timeout(0.02, lambda: [t.start() for t in threads] and None)
+    d = drain(b, 51)
+    run()
+    for t in threads:
+        t.join(5)
+    assert bytes(d.data) == b"w" + b"t" * 50
+    assert {ident for ident, _ in log} == {threading.get_ident()}
+
+
+def test_a_writer_released_directly_is_replaced_at_the_next_buffwrite(pair, run, drain):
+    a, b = pair
+    buffwrite(a, b"one ", plain, print)
+    old = writer_of(a)
+    old.release()  # not release_buff(): the table still holds it
+    buffwrite(a, b"two", plain, print)
+    assert writer_of(a) is not old
+    d = drain(b, 3)
+    run()
+    assert bytes(d.data) == b"two"
+
+
+def test_an_int_fd_closed_before_the_write_reports_it(run):
+    r, w = os.pipe()
+    os.close(r)
+    os.close(w)
+    errors: List[str] = []
+    buffwrite(w, b"data", None, errors.append)  # never raises
+    rel.timeout(0.05, lambda: None)
+    run()
+    assert len(errors) == 1 and errors[0].startswith("write error:"), errors
+    release_buff(w)
+
+
+def test_a_closed_file_object_reports_it(run):
+    r, w = os.pipe()
+    f = os.fdopen(w, "wb", buffering=0)
+    f.close()
+    os.close(r)
+    errors: List[str] = []
+    buffwrite(f, b"data", lambda s, c: s.write(c), errors.append)
+    rel.timeout(0.05, lambda: None)
+    run()
+    assert len(errors) == 1 and "closed" in errors[0], errors
+    release_buff(f)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: memoryview(b"abcdef").cast("B", (2, 3)),  # 2-D bytes
+    lambda: memoryview((ctypes.c_uint16 * 3)(0x6261, 0x6463, 0x6665)).toreadonly(),  # "<H"
+], ids=["2-d", "uint16"])
+def test_read_only_views_of_any_shape_go_out_as_their_bytes(pair, run, drain, make):
+    a, b = pair
+    view = make()
+    expected = view.tobytes()
+    offered: List[int] = []
+
+    def two_at_a_time(sock, chunk):
+        offered.append(chunk.nbytes)
+        return sock.send(chunk[:2])
+
+    buffwrite(a, view, two_at_a_time, print)
+    d = drain(b, len(expected))
+    run()
+    assert bytes(d.data) == expected, "a view is sent as its bytes, whatever its shape"
+    assert offered == [6, 4, 2]
