@@ -587,3 +587,93 @@ def test_switching_registrar_moves_live_timers_once_each_in_order(rel, monkeypat
     assert rel.report()["timers"] == 4
     settle()
     assert fired == [3, 2, 0, 1]
+
+
+def test_public_methods_keep_their_names_and_docstrings():
+    from rel_core.registrar import Registrar
+
+    for name in ("abort", "init", "read", "write", "timeout", "dispatch", "loop"):
+        method = getattr(Registrar, name)
+        assert method.__name__ == name and method.__doc__, name
+
+
+def test_tick_counts_iterations_from_zero(rel):
+    assert rel.tick() == 0
+    rel.loop(True)
+    rel.loop(True)
+    assert rel.tick() == 2
+
+
+def test_nonblocking_loop_does_not_wait_for_a_far_timer(rel):
+    far = rel.timeout(30, lambda: None)
+    stop = threading.Timer(10, rel.abort)  # were it to block: end it, and fail below
+    stop.daemon = True
+    stop.start()
+    started = time.monotonic()
+    try:
+        rel.loop(True)
+    finally:
+        stop.cancel()
+    assert time.monotonic() - started < 5, "loop(nonblock=True) waited"
+    assert far.pending()
+    far.delete()
+
+
+def test_callback_that_rearms_itself_then_raises_stays_armed(rel, socks):
+    a, b = socks()
+    b.send(b"x")
+    calls = []
+
+    def cb():
+        calls.append(1)
+        w.delete()
+        w.add()  # taken control: the exception below does not delete it
+        raise Boom()
+
+    w = rel.write(a, cb)
+    with pytest.raises(Boom):
+        rel.dispatch()
+    assert w.pending()
+    w.delete()
+
+
+def test_writable_fd_runs_its_writer_not_its_error_watcher(rel, socks, settle):
+    a, b = socks()
+    ran = []
+    e = rel.error(a, lambda: ran.append("error") or False)
+    rel.write(a, lambda: ran.append("write") or False)
+    rel.timeout(0.05, e.delete)
+    settle()
+    assert ran == ["write"], "an error watcher ran without an error"
+
+
+def test_init_leaves_the_loop_stopped(rel):
+    rel.init()
+    assert not rel.is_running()
+
+
+def test_switching_with_a_watched_fd_closed_meanwhile_drops_it_quietly(rel, socks, monkeypatch, rel_logs):
+    from test_behaviour import _install_switch_target
+
+    _install_switch_target(monkeypatch, type(facade.registrar))
+    a, b = socks()
+    c, d = socks()
+    r = rel.read(a.fileno(), lambda: None)
+    keep = rel.read(c, lambda: None)
+    a.close()  # without delete()
+    assert rel.initialize(["switched"], ["strict"]) == "switched"  # no exception
+    assert not r.pending() and keep.pending()
+    assert rel.report()["reads"] == 1
+
+
+def test_unarmed_watchers_made_before_a_switch_work_after_it(rel, monkeypatch, settle):
+    from test_behaviour import _install_switch_target
+
+    _install_switch_target(monkeypatch, type(facade.registrar))
+    fired = []
+    t = rel.timeout(None, fired.append, "t")
+    assert rel.initialize(["switched"], ["strict"]) == "switched"
+    t.delete()  # one-argument calls forwarded to the new registrar
+    t.add(0.01)
+    settle()
+    assert fired == ["t"]
