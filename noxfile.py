@@ -16,7 +16,8 @@ import nox
 nox.needs_version = ">=2024.10.9"
 nox.options.default_venv_backend = "venv"
 nox.options.sessions = [
-    "lint", "types", "tests", "conformance", "integration", "compat", "build", "installs",
+    "lint", "types", "tests", "conformance", "integration", "compat", "differential", "build",
+    "installs",
 ]
 
 ROOT = os.path.dirname(os.path.abspath(__file__))
@@ -82,6 +83,21 @@ def compat(session: nox.Session) -> None:
     install_local(session, *PACKAGES)
     session.install(*TEST_DEPS)
     session.run("pytest", os.path.join(ROOT, "tests", "compat"), *session.posargs)
+
+
+@nox.session
+def differential(session: nox.Session) -> None:
+    """This project beside rel 0.4.9.27 from PyPI: every name, signature and trace."""
+    install_local(session, *PACKAGES)
+    session.install(*TEST_DEPS)
+    # The original in a venv of its own, made by this session's interpreter.
+    original = os.path.join(os.path.abspath(session.create_tmp()), "rel-0.4.9.27")
+    python = os.path.join(original, "Scripts" if os.name == "nt" else "bin", "python")
+    if not os.path.exists(python):
+        session.run("python", "-m", "venv", original)
+    session.run(python, "-m", "pip", "install", "--quiet", "rel==0.4.9.27", external=True)
+    session.run("pytest", os.path.join(ROOT, "tests", "differential"), *session.posargs,
+                env={"REL_ORIGINAL_PYTHON": python})
 
 
 @nox.session

@@ -230,7 +230,7 @@ class Signal(Basic):
     ``rel`` logger says why, instead of raising.
     """
 
-    __slots__ = ("registrar", "sig", "cb", "args", "active")
+    __slots__ = ("registrar", "sig", "cb", "args", "active", "_timer")
 
     def __init__(self, registrar: Registrar, sig: int, cb: Callable[..., Any], *args: Any,
                  arm: bool = True) -> None:
@@ -245,6 +245,7 @@ class Signal(Basic):
         self.cb = cb
         self.args = args
         self.active = False
+        self._timer: Optional[Timer] = None
         if arm:
             self.add()
 
@@ -252,12 +253,23 @@ class Signal(Basic):
         return '<Signal Object | %s | Callback:"%s">' % (self.sig, _name(self.cb))
 
     def add(self, delay: Optional[float] = None) -> None:
-        """Start handling the signal (``delay`` is accepted for rel's signature)."""
+        """Start handling the signal. With ``delay``, also run the callback once
+        after ``delay`` seconds if the watcher is still armed then (as rel)."""
         self.registrar._arm_signal(self)
+        if delay is not None:
+            if self._timer is None:
+                self._timer = Timer(self.registrar, None, self._on_delay)
+            self._timer.add(delay)
+
+    def _on_delay(self) -> None:
+        if self.active:
+            self.cb(*self.args)
 
     def delete(self) -> None:
         """Stop; the last watcher of a signal puts its previous handler back."""
         self.registrar._disarm_signal(self)
+        if self._timer is not None:
+            self._timer.delete()
 
     def reset(self) -> None:
         """Put back the handler the signal had before rel, disarming every
@@ -273,18 +285,18 @@ class Event:
     """pyevent's event: ``callback(ev, handle, fired_evtype, arg)``.
 
     ``evtype`` is a mask of EV_READ, EV_WRITE, EV_SIGNAL and EV_PERSIST; 0 or
-    EV_TIMEOUT makes a pure timer. ``add(timeout)`` arms it, with a timeout
+    EV_TIMEOUT makes a pure timer. ``add(delay)`` arms it, with a timeout
     after which the callback runs with EV_TIMEOUT. Unless EV_PERSIST is set,
     the event is deleted (every part of it) before its callback runs, so the
     callback may ``add()`` it again; as in libevent 1.4, a timeout deletes even
     a persistent event.
     """
 
-    def __init__(self, registrar: Registrar, callback: Callable[..., Any], arg: Any = None,
+    def __init__(self, registrar: Registrar, cb: Callable[..., Any], arg: Any = None,
                  evtype: int = 0, handle: Any = None) -> None:
-        _check_callable(callback)
+        _check_callable(cb)
         self.registrar = registrar
-        self.callback = callback
+        self.callback = cb
         self.arg = arg
         self.evtype = evtype or EV_TIMEOUT
         self.handle = handle
@@ -302,10 +314,10 @@ class Event:
     def __repr__(self) -> str:
         return "<Event Object | evtype %d | Callback:\"%s\">" % (self.evtype, _name(self.callback))
 
-    def add(self, timeout: Optional[float] = None) -> None:
-        """Arm the event, with an optional timeout in seconds."""
-        if timeout is not None:
-            self.timeout.add(timeout)
+    def add(self, delay: Optional[float] = None) -> None:
+        """Arm the event; with ``delay`` (seconds), also time it out then."""
+        if delay is not None:
+            self.timeout.add(delay)
         for child in self.children:
             child.add()
 

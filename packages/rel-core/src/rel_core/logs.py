@@ -20,10 +20,10 @@ verbose = False
 _handler: logging.Handler | None = None
 
 
-def set_verbose(flag: bool) -> None:
+def set_verbose(isverb: bool) -> None:
     """Turn event logging (DEBUG lines on the ``rel`` logger) on or off."""
     global verbose
-    verbose = bool(flag)
+    verbose = bool(isverb)
     if verbose:
         show(logging.DEBUG)
     log("set_verbose %s" % (verbose,))
@@ -41,10 +41,11 @@ def show(level: int) -> None:
         logger.addHandler(_handler)
 
 
-def log(*msg: Any) -> None:
-    """Log ``msg`` (joined by spaces) at DEBUG when verbose; free otherwise."""
+def log(text: Any, *more: Any) -> None:
+    """Log ``text`` (and ``more``, joined by spaces) at DEBUG when verbose;
+    free otherwise."""
     if verbose:
-        logger.debug(" ".join(str(m) for m in msg))
+        logger.debug(" ".join(str(m) for m in (text,) + more))
 
 
 class Basic:

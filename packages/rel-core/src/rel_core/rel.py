@@ -156,10 +156,10 @@ def timeout(delay: Optional[float], cb: Callable[..., Any], *args: Any) -> Timer
     return _registrar().timeout(delay, cb, *args)
 
 
-def signal(sig: int, cb: Callable[..., Any], *args: Any) -> Signal:
-    """Run ``cb(*args)`` on each delivery of ``sig`` until ``.delete()``, which
-    restores the previous handler. From a non-main thread: not armed, logged."""
-    return _registrar().signal(sig, cb, *args)
+def signal(sig: int, callback: Callable[..., Any], *args: Any) -> Signal:
+    """Run ``callback(*args)`` on each delivery of ``sig`` until ``.delete()``,
+    which restores the previous handler. From a non-main thread: not armed, logged."""
+    return _registrar().signal(sig, callback, *args)
 
 
 def event(callback: Callable[..., Any], arg: Any = None, evtype: int = 0, handle: Any = None) -> Event:

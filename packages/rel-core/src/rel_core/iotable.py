@@ -1,0 +1,165 @@
+"""The I/O tables: which watcher watches which fd, and what the poller was told.
+
+:class:`IOTable` is the part of :class:`~rel_core.registrar.Registrar` that
+keeps, for every fd, its three watcher slots (reader, writer, error watcher)
+and the interest mask the poller holds, and the one function that brings the
+poller in line with the slots (``_sync_fd``). The poller primitive it calls
+is what a subclass supplies (see registrar.py's docstring).
+
+State (on the registrar, read by its loop without a call):
+
+* ``_io``: ``{fd: [reader, writer, error watcher]}`` (None where there is none);
+* ``_kmask``: ``{fd: interest mask given to the poller}``;
+* ``_io_count``: armed user I/O watchers (the loop's own are ``internal``).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional, Tuple
+
+from .calls import LoopThread, loop_thread_only
+from .listener import SocketIO, check_open
+from .logs import logger
+
+
+class IOTable(LoopThread):
+    """The fd tables and the poller primitive (see the module docstring)."""
+
+    _WANT_READ = 1
+    _WANT_WRITE = 2
+    _WANT_ERROR = 4
+    _io: Dict[int, List[Optional[SocketIO]]]
+    _kmask: Dict[int, int]
+    _io_count: int
+
+    # -- poller primitive: provided by subclasses ---------------------------------
+    def _poller_open(self) -> None:
+        raise NotImplementedError
+
+    def _poller_close(self) -> None:
+        raise NotImplementedError
+
+    def _poller_register(self, fd: int, mask: int) -> None:
+        raise NotImplementedError
+
+    def _poller_modify(self, fd: int, mask: int) -> None:
+        raise NotImplementedError
+
+    def _poller_unregister(self, fd: int) -> None:
+        raise NotImplementedError
+
+    def _poller_wait(self, timeout: Optional[float]) -> List[Tuple[Any, int]]:
+        raise NotImplementedError
+
+    # -- I/O tables -------------------------------------------------------------------
+    def _arm_io(self, w: SocketIO) -> None:
+        if w.fd not in self._kmask:
+            check_open(w.fd)  # in the caller's thread, so the error reaches the caller
+        self._arm_io_here(w)
+
+    @loop_thread_only
+    def _arm_io_here(self, w: SocketIO) -> None:
+        fd = w.fd
+        slot = self._io.get(fd)
+        if slot is not None and slot[w.kind] is not None and slot[w.kind] is not w:
+            # A new watcher replaces one of its kind, so the poller would not be
+            # told. But the fd may have been closed and its number reused: epoll
+            # and kqueue forget a closed file without a word, and would then never
+            # report the new one. Register the fd afresh (rare: two calls).
+            self._unregister_quietly(fd)
+        try:
+            self._put_io(w)
+        except OSError as exc:
+            if fd not in self._kmask:
+                if fd in self._io:  # the watchers left on a number that fails now are stale
+                    self._drop_fd(fd, exc)
+                raise
+            # The poller refused an fd we had registered: its number was closed
+            # and (maybe) reused by a new file. The old watchers are stale.
+            self._drop_fd(fd, exc)
+            self._put_io(w)
+
+    def _put_io(self, w: SocketIO) -> None:
+        """Arm ``w`` in the tables and the poller, or raise and change nothing."""
+        fd = w.fd
+        slot = self._io.get(fd)
+        if slot is None:
+            slot = self._io[fd] = [None, None, None]
+        old = slot[w.kind]
+        if old is w and w.active:
+            return
+        if old is not None and old is not w:  # one watcher per kind and fd: the newest wins (as rel)
+            self._set_active(old, False)
+        slot[w.kind] = w
+        self._set_active(w, True)
+        try:
+            self._sync_fd(fd, slot)
+        except OSError:
+            self._set_active(w, False)
+            slot[w.kind] = old
+            if old is not None and old is not w:
+                self._set_active(old, True)
+            if slot == [None, None, None]:
+                del self._io[fd]
+            raise
+
+    def _set_active(self, w: SocketIO, active: bool) -> None:
+        if w.active != active:
+            w.active = active
+            if not w.internal:
+                self._io_count += 1 if active else -1
+
+    @loop_thread_only
+    def _disarm_io(self, w: SocketIO) -> None:
+        if not w.active:
+            return
+        self._set_active(w, False)
+        fd = w.fd
+        slot = self._io.get(fd)
+        if slot is None or slot[w.kind] is not w:
+            return
+        slot[w.kind] = None
+        try:
+            self._sync_fd(fd, slot)
+        except OSError as exc:
+            self._drop_fd(fd, exc)
+
+    def _sync_fd(self, fd: int, slot: List[Optional[SocketIO]]) -> None:
+        """Bring the poller's interest in ``fd`` in line with its watchers."""
+        reader, writer, errwatch = slot
+        old = self._kmask.get(fd)
+        if reader is None and writer is None and errwatch is None:
+            del self._io[fd]
+            if old is not None:
+                del self._kmask[fd]
+                try:
+                    self._poller_unregister(fd)
+                except (OSError, KeyError, ValueError):
+                    pass  # closed while registered: the kernel forgot it already
+            return
+        mask = ((self._WANT_READ if reader is not None else 0)
+                | (self._WANT_WRITE if writer is not None else 0)
+                | (self._WANT_ERROR if errwatch is not None else 0))
+        if old is None:
+            self._poller_register(fd, mask)
+            self._kmask[fd] = mask
+        elif old != mask:
+            self._poller_modify(fd, mask)
+            self._kmask[fd] = mask
+
+    def _unregister_quietly(self, fd: int) -> None:
+        if self._kmask.pop(fd, None) is not None:
+            try:
+                self._poller_unregister(fd)
+            except (OSError, KeyError, ValueError):
+                pass  # closed while registered: the kernel forgot it already
+
+    def _drop_fd(self, fd: int, reason: Any) -> None:
+        """Forget ``fd`` (closed while registered): its watchers are disarmed."""
+        slot = self._io.pop(fd, None)
+        self._unregister_quietly(fd)
+        for w in slot or ():
+            if w is not None and w.active:
+                self._set_active(w, False)
+                logger.warning("rel: dropped %r: fd %d was closed while registered (%s)",
+                               w, fd, reason)
