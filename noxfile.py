@@ -32,7 +32,7 @@ SIBLINGS = {
     "rtimer": ["rel-core"],
     "rel": ["rel-core", "rel-registrars", "rel-util", "rtimer"],
 }
-TEST_DEPS = ["pytest>=7", "hypothesis>=6"]
+TEST_DEPS = ["pytest>=7", "hypothesis>=6", "pytest-timeout>=2"]
 WEBSOCKET_DEPS = ["websocket-client>=1.9,<1.10", "websockets>=12"]
 
 
@@ -215,3 +215,13 @@ def bench(session: nox.Session) -> None:
 def bump(session: nox.Session) -> None:
     """Set every package's version and sibling pins: nox -s bump -- 0.5.1"""
     session.run("python", os.path.join(ROOT, "tools", "bump.py"), *session.posargs)
+
+
+@nox.session(default=False)
+def mutate(session: nox.Session) -> None:
+    """Mutation testing of the engine with cosmic-ray (slow: not in plain nox).
+    nox -s mutate -- [--workers 3] [--only registrar,buff] [--keep DIR];
+    see tests/mutation/run.py."""
+    install_local(session, "rel-core", "rel-util")
+    session.install(*TEST_DEPS, "pytest-cov>=4", "cosmic-ray>=8.3")
+    session.run("python", os.path.join(ROOT, "tests", "mutation", "run.py"), *session.posargs)

@@ -41,6 +41,27 @@ class Guard:
         self.timer.delete()
 
 
+def dispatch_to_end(rel: Any, limit: float = 5.0) -> None:
+    """``rel.dispatch()``, expected to return by itself (nothing left
+    registered) within ``limit`` seconds. The bound is a thread, not a rel
+    timer (a timer would keep the loop running until it fired): past the
+    limit it calls ``rel.abort()`` and the test fails."""
+    expired: List[bool] = []
+
+    def expire() -> None:
+        expired.append(True)
+        rel.abort()
+
+    watchdog = threading.Timer(limit, expire)
+    watchdog.daemon = True
+    watchdog.start()
+    try:
+        rel.dispatch()
+    finally:
+        watchdog.cancel()
+    assert not expired, "dispatch() was still running after %.1f s" % (limit,)
+
+
 def run_in_thread(target: Callable[[], Any]) -> Tuple[threading.Thread, List[BaseException]]:
     """Start ``target`` in a daemon thread; its exception lands in the list."""
     errors: List[BaseException] = []

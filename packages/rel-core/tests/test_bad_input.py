@@ -115,7 +115,7 @@ def test_closed_file_object_is_value_error(rel):
 
 @posix_fds
 @pytest.mark.parametrize("kind", ["read", "write", "error"])
-def test_closed_fd_is_os_error_and_can_be_registered_once_valid(rel, kind, guard):
+def test_closed_fd_is_os_error_and_can_be_registered_once_valid(rel, kind, settle):
     r2, w2 = os.pipe()  # before the close, so that it does not take r's number
     r, w = os.pipe()
     os.close(r)
@@ -131,16 +131,14 @@ def test_closed_fd_is_os_error_and_can_be_registered_once_valid(rel, kind, guard
         got = []
         watcher = rel.read(r, lambda: got.append(os.read(r, 10)))
         assert watcher.pending()
-        g = guard()
-        g.cancel()
-        rel.dispatch()
+        settle()
         assert got == [b"x"]
     finally:
         for fd in (r, r2, w, w2):
             os.close(fd)
 
 
-def test_regular_file_fails_cleanly_or_works(rel, guard):
+def test_regular_file_fails_cleanly_or_works(rel, settle):
     """epoll refuses regular files (EPERM); poll and select call them always
     ready. Either is fine, as long as a refusal leaves nothing behind."""
     with tempfile.TemporaryFile() as f:
@@ -153,9 +151,7 @@ def test_regular_file_fails_cleanly_or_works(rel, guard):
             assert rel.report() == EMPTY
             rel.dispatch()
             return
-        g = guard()
-        g.cancel()
-        rel.dispatch()
+        settle()
         assert got == [b"data"]
 
 
