@@ -10,10 +10,11 @@ installs work.
 
 Finding the interpreters: nox looks for ``python3.X`` on PATH (and, in recent
 versions, asks pyenv). pyenv's shims answer only for the versions pyenv is told
-to expose, so when PYENV_VERSION is unset and pyenv holds a 3.X of PYTHONS
-(``$PYENV_ROOT/versions/3.X.*``, newest patch), this file sets PYENV_VERSION to
-them, the running interpreter's version first (so that ``python3`` stays what it
-was). Any other machine puts ``python3.9`` ... ``python3.13`` on PATH its own way.
+to expose (PYENV_VERSION, which pyenv's shim sets to the version that runs nox),
+so for each 3.X of PYTHONS that pyenv holds (``$PYENV_ROOT/versions/3.X.*``,
+newest patch) and PYENV_VERSION does not name, this file appends it to
+PYENV_VERSION: what it held stays first, so ``python3`` stays what it was. Any
+other machine puts ``python3.9`` ... ``python3.13`` on PATH its own way.
 
 Venvs are made by uv when it is installed (``pip install 'nox[uv]'``, the
 README's command), else by the standard venv module: the same sessions, slower.
@@ -24,9 +25,11 @@ from __future__ import annotations
 import glob
 import os
 import re
+import shutil
 import sys
 
 import nox
+import nox.command
 
 nox.needs_version = ">=2024.10.9"
 nox.options.default_venv_backend = "uv|venv"
@@ -43,21 +46,26 @@ def _patch_key(path: str) -> tuple:
 
 
 def expose_pyenv_versions() -> None:
-    """Set PYENV_VERSION to pyenv's newest 3.X.* of each of PYTHONS, unless it is set."""
+    """Add pyenv's newest 3.X.* of each of PYTHONS to PYENV_VERSION (after what it holds)."""
     root = os.environ.get("PYENV_ROOT") or os.path.expanduser("~/.pyenv")
-    if os.environ.get("PYENV_VERSION") or not os.path.isdir(os.path.join(root, "versions")):
+    if not os.path.isdir(os.path.join(root, "versions")):
         return
-    found = []
+    # pyenv's shim sets PYENV_VERSION to the version that runs nox: keep it first.
+    current = [v for v in os.environ.get("PYENV_VERSION", "").split(":") if v]
     for minor in PYTHONS:
+        if any(v == minor or v.startswith(minor + ".") for v in current):
+            continue
         pattern = re.compile(r"^%s\.\d+$" % re.escape(minor))
         dirs = [d for d in glob.glob(os.path.join(root, "versions", minor + ".*"))
                 if pattern.match(os.path.basename(d)) and os.path.exists(os.path.join(d, "bin", "python3"))]
         if dirs:
-            found.append(os.path.basename(max(dirs, key=_patch_key)))
+            current.append(os.path.basename(max(dirs, key=_patch_key)))
+    if not current:
+        return
     running = "%d.%d." % sys.version_info[:2]
-    found.sort(key=lambda v: not v.startswith(running))
-    if found:
-        os.environ["PYENV_VERSION"] = ":".join(found)
+    if not os.environ.get("PYENV_VERSION"):  # nox not started through a shim: its own version first
+        current.sort(key=lambda v: not v.startswith(running))
+    os.environ["PYENV_VERSION"] = ":".join(current)
 
 
 expose_pyenv_versions()
@@ -75,12 +83,13 @@ SIBLINGS = {
 TEST_DEPS = ["pytest>=7", "hypothesis>=6", "pytest-xdist>=3"]
 WEBSOCKET_DEPS = ["websocket-client>=1.9,<1.10", "websockets>=12"]
 # rel's users, installed without their dependencies (each declares the registry's
-# rel); cantools' own dependencies but rel (dez, babyweb, catmail, databae, fyg,
-# venvr) come the same way, and what those need to run comes in USERS_DEPS.
-USERS = ["dez==0.10.10.56", "ct==0.10.8.121", "babyweb==0.1.4.5", "catmail==0.1.9.6",
-         "databae==0.2.1.7", "fyg==0.1.7.13", "venvr==0.1.5.8"]
-USERS_DEPS = ["psutil>=5.9.1", "python-magic>=0.4.11", "python-dotenv>=1", "sqlalchemy>=2.0.30",
-              "requests>=2.28.1"]
+# rel); cantools' own dependencies but rel (babyweb, catmail, databae, fyg, venvr)
+# come the same way, and what those need to run comes in *_DEPS.
+DEZ = "dez==0.10.10.56"
+DEZ_DEPS = ["psutil>=5.9.1", "python-magic>=0.4.11"]
+CANTOOLS = ["ct==0.10.8.121", "babyweb==0.1.4.5", "catmail==0.1.9.6", "databae==0.2.1.7", "fyg==0.1.7.13",
+            "venvr==0.1.5.8"]
+CANTOOLS_DEPS = ["python-dotenv>=1", "sqlalchemy>=2.0.30", "requests>=2.28.1"]
 
 
 def install_local(session: nox.Session, *packages: str) -> None:
@@ -140,8 +149,11 @@ def users(session: nox.Session) -> None:
     dez 0.10.10.56's samples and cantools' ctutil, init_rel() and ctpubsub (tests/users)."""
     install_local(session, *PACKAGES)
     # --no-deps: they declare rel>=0.4.9.24, which must stay ours, not the registry's.
-    session.install("--no-deps", *USERS)
-    session.install(*USERS_DEPS, *TEST_DEPS, *WEBSOCKET_DEPS)
+    # Compiled at install (pip does, uv only when told): else every program started
+    # compiles sqlalchemy's hundreds of modules on its first import, for tens of seconds.
+    compiled = {"UV_COMPILE_BYTECODE": "1"}
+    session.install("--no-deps", DEZ, *CANTOOLS, env=compiled)
+    session.install(*DEZ_DEPS, *CANTOOLS_DEPS, *TEST_DEPS, *WEBSOCKET_DEPS, env=compiled)
     session.run("pytest", os.path.join(ROOT, "tests", "users"), "-n", "4", *session.posargs)
 
 
@@ -178,6 +190,17 @@ def installs(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """Measure this project beside rel 0.4.9.27 and asyncio; print ratios."""
     install_local(session, *PACKAGES)
+    # the dezhttp scenario: dez's hello-world on this rel (--no-deps keeps the registry's rel out),
+    # loaded by wrk from Debian's packages, installed here when missing and this is root.
+    session.install("--no-deps", DEZ)
+    session.install(*DEZ_DEPS)
+    if shutil.which("wrk") is None and hasattr(os, "geteuid") and os.geteuid() == 0 \
+            and shutil.which("apt-get"):
+        try:
+            session.run("apt-get", "update", "-qq", external=True)
+            session.run("apt-get", "install", "-y", "-qq", "wrk", external=True)
+        except nox.command.CommandFailed:
+            session.warn("could not install wrk: the dezhttp scenario uses its Python client")
     session.run("python", os.path.join(ROOT, "bench", "run.py"), *session.posargs)
 
 

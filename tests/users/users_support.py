@@ -22,7 +22,7 @@ from typing import List, Optional
 import pytest
 
 BIN = os.path.dirname(sys.executable)
-START_TIMEOUT = 30.0  # seconds for a server to listen (a busy 2-core machine, a cold import)
+START_TIMEOUT = 60.0  # seconds for a server to listen (a busy 2-core machine, a cold import)
 STOP_TIMEOUT = 20.0
 
 
