@@ -23,6 +23,7 @@ README's command), else by the standard venv module: the same sessions, slower.
 from __future__ import annotations
 
 import glob
+import hashlib
 import os
 import re
 import shutil
@@ -30,6 +31,7 @@ import sys
 
 import nox
 import nox.command
+import nox.virtualenv
 
 nox.needs_version = ">=2024.10.9"
 nox.options.default_venv_backend = "uv|venv"
@@ -81,6 +83,14 @@ SIBLINGS = {
     "rel": ["rel-core", "rel-registrars", "rel-util", "rtimer"],
 }
 TEST_DEPS = ["pytest>=7", "hypothesis>=6", "pytest-xdist>=3"]
+# pytest-xdist workers per suite: most tests wait (timers, subprocesses, sockets) rather
+# than compute, so more workers than cores pay. REL_TEST_WORKERS=0 runs in one process.
+WORKERS = os.environ.get("REL_TEST_WORKERS", "4")
+
+
+def parallel() -> list:
+    """pytest's arguments for WORKERS worker processes (none for 0)."""
+    return [] if WORKERS in ("", "0") else ["-n", WORKERS]
 WEBSOCKET_DEPS = ["websocket-client>=1.9,<1.10", "websockets>=12"]
 # rel's users, installed without their dependencies (each declares the registry's
 # rel); cantools' own dependencies but rel (babyweb, catmail, databae, fyg, venvr)
@@ -92,11 +102,61 @@ CANTOOLS = ["ct==0.10.8.121", "babyweb==0.1.4.5", "catmail==0.1.9.6", "databae==
 CANTOOLS_DEPS = ["python-dotenv>=1", "sqlalchemy>=2.0.30", "requests>=2.28.1"]
 
 
-def install_local(session: nox.Session, *packages: str) -> None:
-    """Install local packages together, so exact sibling pins resolve to them."""
-    args = []
-    for pkg in packages:
-        args += ["-e", os.path.join(ROOT, "packages", pkg)]
+WHEELS = os.path.join(ROOT, ".nox", "_wheels")
+_built: dict = {}
+
+
+def _source_hash(pkg: str) -> str:
+    """A digest of what goes into ``pkg``'s wheel (everything in its folder but the tests)."""
+    base = os.path.join(ROOT, "packages", pkg)
+    digest = hashlib.sha256()
+    for dirpath, dirnames, filenames in os.walk(base):
+        dirnames[:] = sorted(d for d in dirnames if d not in ("tests", "integration", "__pycache__", "build",
+                                                              "dist") and not d.endswith(".egg-info"))
+        for name in sorted(filenames):
+            if name.endswith(".pyc"):
+                continue
+            path = os.path.join(dirpath, name)
+            digest.update(os.path.relpath(path, base).encode() + b"\0")
+            with open(path, "rb") as fh:
+                digest.update(fh.read())
+    return digest.hexdigest()[:16]
+
+
+def local_wheel(session: nox.Session, pkg: str) -> str:
+    """The wheel of local package ``pkg``, built once per change of its sources.
+
+    Forty-odd sessions install the local packages; an editable install builds each
+    package anew every time (seconds each), a built wheel installs in a blink.
+    """
+    if pkg not in _built:
+        out = os.path.join(WHEELS, "%s-%s" % (pkg, _source_hash(pkg)))
+        found = glob.glob(os.path.join(out, "*.whl"))
+        if len(found) != 1:
+            tmp = out + ".tmp"
+            shutil.rmtree(out, ignore_errors=True)
+            shutil.rmtree(tmp, ignore_errors=True)
+            src = os.path.join(ROOT, "packages", pkg)
+            if getattr(nox.virtualenv, "HAS_UV", False):
+                cmd = [nox.virtualenv.UV, "build", "--quiet", "--wheel", "--out-dir", tmp, src]
+            else:
+                cmd = [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", tmp, src]
+            session.run(*cmd, external=True, silent=True)
+            os.rename(tmp, out)
+            found = glob.glob(os.path.join(out, "*.whl"))
+        _built[pkg] = found[0]
+    return _built[pkg]
+
+
+def install_local(session: nox.Session, *packages: str, editable: bool = False) -> None:
+    """Install local packages together, so exact sibling pins resolve to them: their
+    wheels (see local_wheel), or the source folders themselves with ``editable``."""
+    if editable:
+        args = []
+        for pkg in packages:
+            args += ["-e", os.path.join(ROOT, "packages", pkg)]
+    else:
+        args = [local_wheel(session, pkg) for pkg in packages]
     session.install(*args)
 
 
@@ -106,7 +166,7 @@ def tests(session: nox.Session, package: str) -> None:
     """Run one package's tests in a venv holding only it and what it declares."""
     install_local(session, *SIBLINGS[package], package)
     session.install(*TEST_DEPS)
-    session.run("pytest", os.path.join(ROOT, "packages", package, "tests"), *session.posargs)
+    session.run("pytest", os.path.join(ROOT, "packages", package, "tests"), *parallel(), *session.posargs)
 
 
 @nox.session(python=PYTHONS)
@@ -117,7 +177,7 @@ def conformance(session: nox.Session) -> None:
     session.install(*TEST_DEPS)
     doubles = os.path.join(ROOT, "packages", "rel-registrars", "tests")
     session.run(
-        "pytest", os.path.join(ROOT, "packages", "rel-core", "tests"), *session.posargs,
+        "pytest", os.path.join(ROOT, "packages", "rel-core", "tests"), *parallel(), *session.posargs,
         env={
             "REL_TEST_REGISTRARS": "all",
             "REL_TEST_EXTRA_REGISTRARS": "doubles:KqueueDoubleRegistrar,doubles:DevpollDoubleRegistrar",
@@ -131,7 +191,8 @@ def integration(session: nox.Session) -> None:
     """websocket-client's run_forever(dispatcher=rel) against a real server."""
     install_local(session, *PACKAGES)
     session.install(*TEST_DEPS, *WEBSOCKET_DEPS)
-    session.run("pytest", os.path.join(ROOT, "packages", "rel-util", "integration"), *session.posargs)
+    session.run("pytest", os.path.join(ROOT, "packages", "rel-util", "integration"), *parallel(),
+                *session.posargs)
 
 
 @nox.session
@@ -154,7 +215,7 @@ def users(session: nox.Session) -> None:
     compiled = {"UV_COMPILE_BYTECODE": "1"}
     session.install("--no-deps", DEZ, *CANTOOLS, env=compiled)
     session.install(*DEZ_DEPS, *CANTOOLS_DEPS, *TEST_DEPS, *WEBSOCKET_DEPS, env=compiled)
-    session.run("pytest", os.path.join(ROOT, "tests", "users"), "-n", "4", *session.posargs)
+    session.run("pytest", os.path.join(ROOT, "tests", "users"), *parallel(), *session.posargs)
 
 
 @nox.session
@@ -167,7 +228,7 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def types(session: nox.Session) -> None:
     """mypy on the public API of every package."""
-    install_local(session, *PACKAGES)
+    install_local(session, *PACKAGES, editable=True)
     session.install("mypy")
     srcs = sorted(glob.glob(os.path.join(ROOT, "packages", "*", "src", "*")))
     session.run("mypy", *srcs, *session.posargs)
@@ -189,7 +250,7 @@ def installs(session: nox.Session) -> None:
 @nox.session(default=False)
 def bench(session: nox.Session) -> None:
     """Measure this project beside rel 0.4.9.27 and asyncio; print ratios."""
-    install_local(session, *PACKAGES)
+    install_local(session, *PACKAGES, editable=True)
     # the dezhttp scenario: dez's hello-world on this rel (--no-deps keeps the registry's rel out),
     # loaded by wrk from Debian's packages, installed here when missing and this is root.
     session.install("--no-deps", DEZ)
