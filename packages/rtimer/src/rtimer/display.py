@@ -27,6 +27,7 @@ WINDOWS = sys.platform == "win32"
 REDRAW = "\r" if WINDOWS else "\r\x1b[K"
 BAR_WIDTH = 40  # at most; less on a narrow terminal
 MIN_BAR_WIDTH = 10  # below this, the line goes without a bar
+FALLBACK_COLUMNS = 80  # shutil.get_terminal_size()'s own fallback
 
 
 def clock(seconds: float, hours: bool = False) -> str:
@@ -107,7 +108,8 @@ class LiveLine(Display):
         """The progress bar and the status, fitted to the terminal's width
         (one column spare, so the line never wraps and ``\\r`` finds its start)."""
         text = "%3d%%  %s" % (self.percent(elapsed), self.status(elapsed))
-        columns = shutil.get_terminal_size().columns
+        # 0 is a terminal that does not know its width (a new pty); Python < 3.11 passes it on
+        columns = shutil.get_terminal_size().columns or FALLBACK_COLUMNS
         width = min(BAR_WIDTH, columns - len(text) - 4)
         if width < MIN_BAR_WIDTH:
             line = text[:columns - 1]
