@@ -229,6 +229,7 @@ def windows(session: nox.Session) -> None:
         if os.environ.get("CI"):
             session.error(message)
         session.skip(message)
+    session.install("pip")  # wine_python.py fetches Windows wheels with pip (uv venvs have none)
     tool = os.path.join(ROOT, "tools", "wine_python.py")
     cache = os.path.join(session.cache_dir, "wine-python")
     for tests, env in (("rel-core", {"REL_TEST_REGISTRARS": "all"}), ("rtimer", {})):
