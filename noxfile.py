@@ -84,14 +84,19 @@ SIBLINGS = {
     "rel": ["rel-core", "rel-registrars", "rel-util", "rtimer"],
 }
 TEST_DEPS = ["pytest>=7", "hypothesis>=6", "pytest-timeout>=2", "pytest-xdist>=3"]
-# pytest-xdist workers per suite: most tests wait (timers, subprocesses, sockets) rather
-# than compute, so more workers than cores pay. REL_TEST_WORKERS=0 runs in one process.
-WORKERS = os.environ.get("REL_TEST_WORKERS", "4")
+# pytest-xdist workers per suite, measured on the 2-core machines: a suite that mostly
+# waits (timers, subprocesses, sockets) gains from more workers than cores; a small
+# or quick one loses more to starting workers (seconds each) than it gains, and runs
+# in one process (0). REL_TEST_WORKERS=N sets every suite to N.
+SUITE_WORKERS = {"rel-core": 2, "rel-registrars": 0, "rel-util": 0, "rtimer": 8, "rel": 0,
+                 "conformance": 4, "integration": 0, "differential": 4, "users": 2}
+WORKERS = os.environ.get("REL_TEST_WORKERS", "")
 
 
-def parallel() -> list:
-    """pytest's arguments for WORKERS worker processes (none for 0)."""
-    return [] if WORKERS in ("", "0") else ["-n", WORKERS]
+def parallel(suite: str) -> list:
+    """pytest's arguments for ``suite``'s worker processes (none for 0)."""
+    workers = WORKERS or str(SUITE_WORKERS.get(suite, 0))
+    return [] if workers in ("", "0") else ["-n", workers]
 WEBSOCKET_DEPS = ["websocket-client>=1.9,<1.10", "websockets>=12"]
 # rel's users, installed without their dependencies (each declares the registry's
 # rel); cantools' own dependencies but rel (babyweb, catmail, databae, fyg, venvr)
@@ -200,20 +205,24 @@ def tests(session: nox.Session, package: str) -> None:
     """Run one package's tests in a venv holding only it and what it declares."""
     install_local(session, *SIBLINGS[package], package)
     session.install(*TEST_DEPS)
-    session.run("pytest", os.path.join(ROOT, "packages", package, "tests"), *parallel(), *session.posargs)
+    session.run("pytest", os.path.join(ROOT, "packages", package, "tests"), *parallel(package),
+                *session.posargs)
 
 
 @nox.session(python=PYTHONS)
 def conformance(session: nox.Session) -> None:
-    """Run rel-core's behaviour suite against every registrar on this machine,
-    and against the kqueue/devpoll test doubles."""
+    """Run rel-core's behaviour suite against every registrar on this machine
+    but rel-core's own (its tests session runs that one), and against the
+    kqueue/devpoll test doubles."""
     install_local(session, "rel-core", "rel-registrars")
     session.install(*TEST_DEPS)
     doubles = os.path.join(ROOT, "packages", "rel-registrars", "tests")
     session.run(
-        "pytest", os.path.join(ROOT, "packages", "rel-core", "tests"), *parallel(), *session.posargs,
+        "pytest", os.path.join(ROOT, "packages", "rel-core", "tests"), *parallel("conformance"),
+        *session.posargs,
         env={
             "REL_TEST_REGISTRARS": "all",
+            "REL_TEST_SKIP_REGISTRARS": "selectors",  # tests(package='rel-core') runs it, in its own venv
             "REL_TEST_EXTRA_REGISTRARS": "doubles:KqueueDoubleRegistrar,doubles:DevpollDoubleRegistrar",
             "PYTHONPATH": doubles,
         },
@@ -242,7 +251,7 @@ def integration(session: nox.Session) -> None:
     """websocket-client's run_forever(dispatcher=rel) against a real server."""
     install_local(session, *PACKAGES)
     session.install(*TEST_DEPS, *WEBSOCKET_DEPS)
-    session.run("pytest", os.path.join(ROOT, "packages", "rel-util", "integration"), *parallel(),
+    session.run("pytest", os.path.join(ROOT, "packages", "rel-util", "integration"), *parallel("integration"),
                 *session.posargs)
 
 
@@ -284,8 +293,8 @@ def differential(session: nox.Session) -> None:
     if not os.path.exists(python):
         session.run("python", "-m", "venv", original)
     session.run(python, "-m", "pip", "install", "--quiet", "rel==0.4.9.27", external=True)
-    session.run("pytest", os.path.join(ROOT, "tests", "differential"), *parallel(), *session.posargs,
-                env={"REL_ORIGINAL_PYTHON": python})
+    session.run("pytest", os.path.join(ROOT, "tests", "differential"), *parallel("differential"),
+                *session.posargs, env={"REL_ORIGINAL_PYTHON": python})
 
 
 @nox.session(python=PYTHONS)
@@ -299,7 +308,7 @@ def users(session: nox.Session) -> None:
     compiled = {"UV_COMPILE_BYTECODE": "1"}
     session.install("--no-deps", DEZ, *CANTOOLS, env=compiled)
     session.install(*DEZ_DEPS, *CANTOOLS_DEPS, *TEST_DEPS, *WEBSOCKET_DEPS, env=compiled)
-    session.run("pytest", os.path.join(ROOT, "tests", "users"), *parallel(), *session.posargs)
+    session.run("pytest", os.path.join(ROOT, "tests", "users"), *parallel("users"), *session.posargs)
 
 
 @nox.session
@@ -321,7 +330,7 @@ def types(session: nox.Session) -> None:
 @nox.session
 def build(session: nox.Session) -> None:
     """Build every sdist and wheel into dist/, twine check them, check contents."""
-    session.install("build", "twine")
+    session.install("build[uv]", "twine")
     session.run("python", os.path.join(ROOT, "tools", "build_dists.py"), *session.posargs)
 
 

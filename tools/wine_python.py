@@ -95,7 +95,8 @@ def prepare(cache: Path) -> Path:
     exe = unpack_interpreter(cache)
     site = cache / "site-packages"
     stamp = site / ".deps"
-    if not stamp.exists():
+    if not stamp.exists() or stamp.read_text() != " ".join(TEST_DEPS):
+        shutil.rmtree(site, ignore_errors=True)
         windows_wheels(site, *TEST_DEPS)
         stamp.write_text(" ".join(TEST_DEPS))
     return exe

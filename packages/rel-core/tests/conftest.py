@@ -8,6 +8,8 @@ primitive at the top of ``rel_core/registrar.py``), so that the nox session
 * by default: rel-core's portable ``selectors`` registrar only;
 * ``REL_TEST_REGISTRARS=all``: every entry point of the group ``rel.registrars``
   (one that raises ImportError here is skipped);
+* ``REL_TEST_SKIP_REGISTRARS=name,name2``: not those (the conformance
+  session leaves out ``selectors``, which rel-core's own tests session runs);
 * ``REL_TEST_EXTRA_REGISTRARS=mod:Class,mod2:Class2``: those classes too
   (importable from PYTHONPATH), with the class's ``name`` as the test id.
 
@@ -51,6 +53,8 @@ def _registrar_params() -> List[Any]:
         names = discovery.available_names()
     else:
         names = ["selectors"]
+    skipped = {n.strip() for n in os.environ.get("REL_TEST_SKIP_REGISTRARS", "").split(",")}
+    names = [n for n in names if n not in skipped]
     for name in names:
         params.append(pytest.param(("entry-point", name), id=name))
     extra = os.environ.get("REL_TEST_EXTRA_REGISTRARS", "")
