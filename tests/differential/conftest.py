@@ -40,8 +40,9 @@ def results(original_python):
         assert ours.returncode == 0 and ours.stdout.strip() != ORIGINAL_VERSION, ours.stderr
         programs = compare.program_names()
         jobs = [(py, name) for name in programs for py in (original_python, sys.executable)]
-        # two at a time: the original sleeps between polls, so this halves the wait
-        with ThreadPoolExecutor(max_workers=2) as pool:
+        # Four at a time: the original sleeps between polls, so the programs mostly
+        # wait. (Run the suite in one process: each xdist worker would run all this.)
+        with ThreadPoolExecutor(max_workers=4) as pool:
             surfaces = pool.map(lambda py: compare.dump_surface(py, tmp), [original_python, sys.executable])
             orig_surface, our_surface = list(surfaces)
             traces = list(pool.map(lambda job: compare.run_program(job[0], job[1], tmp), jobs))
