@@ -46,7 +46,7 @@ def run_until(done: Callable[[], bool], limit: float = 30.0) -> None:
 
 
 def link() -> Any:
-    return bus._link
+    return bus._link.session
 
 
 # -- joining ----------------------------------------------------------------------------------

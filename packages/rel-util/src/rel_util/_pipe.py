@@ -13,9 +13,10 @@ from __future__ import annotations
 import select
 import threading
 import time
-from typing import Any, Callable, List, Optional
+from typing import Any, Callable, List, Optional, Sequence
 
 import rel_core as rel
+from redis.exceptions import ResponseError
 
 from . import _resp
 
@@ -28,6 +29,43 @@ def _packer(conn: Any) -> Callable[..., bytes]:
         return lambda *args: hpack(args)
     pack = conn.pack_command
     return lambda *args: b"".join(pack(*args))
+
+
+def handshake(new_conn: Callable[[], Any], names: Sequence[bytes], transpired_key: str,
+              deadline: float) -> tuple:
+    """Open a bus's two connections, blocking until ``deadline``: ``sub``
+    subscribed to ``names``, then ``SMEMBERS transpired_key`` on ``cmd``.
+    Returns (sub, its reader, messages that came before the confirmations,
+    cmd, its reader, the members, the names as a set)."""
+    sub = new_conn()
+    cmd = new_conn()
+    try:
+        sub.connect()
+        cmd.connect()
+        sub_reader = _resp.Reader()
+        sub._sock.sendall(b"".join(sub.pack_command("SUBSCRIBE", *names)))
+        early = []
+        confirmed = 0
+        while confirmed < len(names):
+            reply = _resp.read_blocking(sub._sock, sub_reader, deadline)
+            if isinstance(reply, ResponseError):
+                raise reply
+            if reply[0] == b"subscribe":
+                confirmed += 1
+            else:
+                early.append(reply)
+        # Subscribed to the transpire channel before reading the set: an
+        # event transpired meanwhile arrives one way or the other.
+        cmd_reader = _resp.Reader()
+        cmd._sock.sendall(b"".join(cmd.pack_command("SMEMBERS", transpired_key)))
+        members = _resp.read_blocking(cmd._sock, cmd_reader, deadline)
+        if isinstance(members, ResponseError):
+            raise members
+    except BaseException:
+        sub.disconnect()
+        cmd.disconnect()
+        raise
+    return sub, sub_reader, early, cmd, cmd_reader, members, set(names)
 
 
 class Pipe:
