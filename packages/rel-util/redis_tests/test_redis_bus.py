@@ -139,6 +139,26 @@ def test_burst_of_100000_keeps_per_channel_order(spawn, server, ns):
         assert got[ch] == list(range(k, n, 3))
 
 
+def test_a_burst_inside_one_callback_leaves_while_the_callback_runs(spawn, server, ns):
+    from rel_util._pipe import SEND_AT
+
+    w = spawn("collect", 3000, "s")
+    w.expect("ready")
+    bus.connect(server.url, namespace=ns)
+    buffered: List[int] = []
+
+    def burst() -> None:
+        for i in range(3000):
+            bus.emit("s", i)
+            buffered.append(len(link().cmd.buf))
+
+    rel.timeout(0, burst)
+    run_until(lambda: len(buffered) == 3000 and not link().inflight, 60)
+    # never more than a threshold's worth waits for the end of the pass: the rest was sent
+    assert max(buffered) < SEND_AT + 200
+    assert w.expect("done", 60)["got"]["s"] == list(range(3000))
+
+
 def test_a_listener_that_raises_does_not_stop_delivery(spawn, server, ns, caplog):
     seen: List[int] = []
 

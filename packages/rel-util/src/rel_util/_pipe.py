@@ -3,8 +3,10 @@
 A read watcher hands whatever arrives (16 KiB at most per readable event) to
 a reply parser and the complete replies to the link. Writes go to a buffer
 that a zero-delay rel timer sends once per loop pass (a burst of commands is
-one ``send``), or at once outside ``dispatch()``; a write watcher takes over
-while the kernel is full. ``rel.abort()``/``rel.init()`` drop the watchers as
+one ``send``), or at once outside ``dispatch()``; a buffer past ``SEND_AT``
+is sent at once, so a burst made in one callback reaches Redis (and the
+listeners) while the callback goes on. A write watcher takes over while the
+kernel is full. ``rel.abort()``/``rel.init()`` drop the watchers as
 they drop every I/O watcher: the next write re-arms them.
 """
 
@@ -19,6 +21,10 @@ import rel_core as rel
 from redis.exceptions import ResponseError
 
 from . import _resp
+
+
+#: a write buffer this big is sent at once, not at the end of the loop pass
+SEND_AT = 1 << 14
 
 
 def _packer(conn: Any) -> Callable[..., bytes]:
@@ -91,12 +97,20 @@ class Pipe:
 
     def write(self, data: bytes) -> None:
         """Queue ``data``; it leaves in this loop pass (at once outside the loop). Hold the lock."""
-        self.buf += data
+        buf = self.buf
+        buf += data
         writer = self.writer
         if writer is not None:
             if writer.pending():
                 return
             self.writer = None  # rel.abort() or rel.init() dropped it
+        if len(buf) >= SEND_AT and not self.closed:
+            # A burst inside one callback: Redis and the listeners start on
+            # it now rather than after the callback's last emit.
+            self._send()
+            if buf and not self.closed:
+                self.writer = rel.write(self.sock, self._writable)
+                return
         if self.scheduled and self.flusher.pending():
             return
         if rel.is_running():
