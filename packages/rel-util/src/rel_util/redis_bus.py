@@ -31,6 +31,8 @@ import time
 import uuid
 from typing import Any, Callable, Dict, Hashable, List
 
+import rel_core as rel
+import rel_core.rel as facade
 import redis
 
 from . import _codec, bus
@@ -41,8 +43,17 @@ logger = logging.getLogger("rel")
 
 #: disconnect() and process exit wait this long for Redis to take what is queued
 DRAIN_TIMEOUT = 5.0
+#: disconnect() from another thread waits this much longer for the loop's thread to close
+HANDOFF_GRACE = 5.0
 
 Codec = _codec.Codec
+
+
+def _loop_elsewhere() -> bool:
+    """Whether rel's loop runs now, in a thread other than this one."""
+    registrar = facade.registrar
+    owner = getattr(registrar, "_owner", None)
+    return owner is not None and owner != threading.get_ident()
 
 
 class Link:
@@ -75,6 +86,7 @@ class Link:
         self.rnames: Dict[Hashable, str] = {}    # {channel: redis channel}
         self.seen: Dict[str, int] = {}           # {sender id: last sequence number delivered}
         self.pid = os.getpid()
+        self.closing = threading.Lock()  # one close at a time (loop's thread, atexit, another thread)
 
     def open(self) -> None:
         """Connect now, blocking (``connect()``'s part): a clear error if Redis is not there."""
@@ -198,16 +210,48 @@ class Link:
 
     def close(self, timeout: float = DRAIN_TIMEOUT) -> None:
         """Send what is queued (waiting ``timeout`` at most for Redis to take
-        it), then close; pending asks get :class:`AskTimeout`."""
-        session = self.session
-        if session.cmd is not None and session.state == "up" and os.getpid() == self.pid:
-            if not session.drain(time.monotonic() + timeout):
-                logger.warning("rel bus: disconnect: Redis acknowledged not all of what was sent "
-                               "within %.0f s (%d commands)", timeout, len(session.inflight))
-        elif session.queue:
-            logger.warning("rel bus: disconnect: Redis at %s unreachable, %d queued emits not sent",
-                           self.url, len(session.queue))
-        session.close()
+        it), then close; pending asks get :class:`AskTimeout`.
+
+        Called from another thread while the loop runs, the closing is handed
+        to the loop's thread (the link's sockets and watchers are the loop's)
+        and this waits for it: ``timeout`` plus ``HANDOFF_GRACE`` at most,
+        after which it logs that the loop is busy and returns, the loop
+        closing the link when it gets to it."""
+        if not _loop_elsewhere():
+            self._close(timeout)
+            return
+        done = threading.Event()
+
+        def in_loop() -> None:
+            try:
+                self._close(timeout)
+            finally:
+                done.set()
+
+        rel.timeout(0, in_loop)  # queued for the loop's thread, which is woken
+        deadline = time.monotonic() + timeout + HANDOFF_GRACE
+        while not done.wait(0.02):
+            if not _loop_elsewhere():  # the loop stopped before it ran: close here
+                self._close(timeout)
+                return
+            if time.monotonic() > deadline:
+                logger.warning("rel bus: disconnect: the loop's thread did not get to closing the "
+                               "link within %.0f s; it closes it when it does", timeout + HANDOFF_GRACE)
+                return
+
+    def _close(self, timeout: float) -> None:
+        with self.closing:
+            if self.session.closed:
+                return  # closed already: the loop's thread and this one both tried
+            session = self.session
+            if session.cmd is not None and session.state == "up" and os.getpid() == self.pid:
+                if not session.drain(time.monotonic() + timeout):
+                    logger.warning("rel bus: disconnect: Redis acknowledged not all of what was sent "
+                                   "within %.0f s (%d commands)", timeout, len(session.inflight))
+            elif session.queue:
+                logger.warning("rel bus: disconnect: Redis at %s unreachable, %d queued emits not sent",
+                               self.url, len(session.queue))
+            session.close()
         try:
             atexit.unregister(self._at_exit)
         except Exception:
