@@ -108,7 +108,9 @@ class Pipe:
             # A burst inside one callback: Redis and the listeners start on
             # it now rather than after the callback's last emit.
             self._send()
-            if buf and not self.closed:
+            if self.closed:  # the send failed: the session is reconnecting
+                return
+            if buf:
                 self.writer = rel.write(self.sock, self._writable)
                 return
         if self.scheduled and self.flusher.pending():
