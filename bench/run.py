@@ -624,7 +624,8 @@ def run_redisbus(cs, default, s, summary):
         lines.append("| %s | %s | %s | %s | %s | %s | %s |" % (
             job.row, f_rate(b["rate"]), ratio, f_us(b["p50_us"]), f_us(b["p99_us"]), ping[0], ping[1]))
     lines += ["", "Two processes on one redis-server (started by the scenario on a free port, stopped "
-              "after), payload JSON [i, t]. messages/s: the burst, first send to the last arrival. "
+              "after), payload JSON [i, t] (rel: inside its envelope), decoded on receipt by the same "
+              "JSON decoder in both. messages/s: the burst, first send to the last arrival. "
               "Latency: %d messages 0.5 ms apart once the burst is in, arrival - send. The unrelated "
               "socket: another process writes a timestamp to a socketpair every 2 ms during the burst, "
               "read by a rel watcher in the listener; redis-py's listen() loop cannot watch it at all."

@@ -13,7 +13,12 @@ Contenders (``--contender``):
   loop (hiredis installed) in the listener, pipelined ``PUBLISH`` (1000 per
   round trip) in the publisher. It serves nothing else meanwhile.
 
-Both publish the same payload, JSON ``[i, t_sent]``, and decode it on receipt.
+Both publish the same payload, JSON ``[i, t_sent]``, and decode it on receipt
+with the same decoder: the C scanner that ``json.loads`` ends in, called
+directly (as rel_util's codec does; ``json.loads(bytes)`` first guesses the
+encoding, ~3 µs a message), so the rows compare the transports and loops,
+not two ways of calling json. rel's messages carry more (an envelope with
+sender id and sequence number, see rel_util.redis_bus): that cost is rel's.
 Phases, per contender: a burst of ``--count`` messages, as fast as the
 publisher goes (messages/s = count / (last arrival - first send)); then
 ``--paced`` messages one every 0.5 ms (latency = arrival - send, one clock:
@@ -137,7 +142,11 @@ def listener_redispy(url: str, total: int, burst: int) -> dict:
     print("ready", flush=True)
     arrivals = []
     sent = []
-    loads = json.loads
+    scan = json.JSONDecoder().scan_once  # what rel_util's codec decodes with (see the docstring)
+
+    def loads(data: bytes) -> list:
+        return scan(data.decode(), 0)[0]
+
     for msg in pubsub.listen():
         if msg["type"] != "message":
             continue

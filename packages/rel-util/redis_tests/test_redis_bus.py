@@ -46,7 +46,7 @@ def run_until(done: Callable[[], bool], limit: float = 30.0) -> None:
 
 
 def link() -> Any:
-    return bus._link
+    return bus._link.session
 
 
 # -- joining ----------------------------------------------------------------------------------
@@ -137,6 +137,26 @@ def test_burst_of_100000_keeps_per_channel_order(spawn, server, ns):
     got = w.expect("done", 120)["got"]
     for k, ch in enumerate("pqr"):
         assert got[ch] == list(range(k, n, 3))
+
+
+def test_a_burst_inside_one_callback_leaves_while_the_callback_runs(spawn, server, ns):
+    from rel_util._pipe import SEND_AT
+
+    w = spawn("collect", 3000, "s")
+    w.expect("ready")
+    bus.connect(server.url, namespace=ns)
+    buffered: List[int] = []
+
+    def burst() -> None:
+        for i in range(3000):
+            bus.emit("s", i)
+            buffered.append(len(link().cmd.buf))
+
+    rel.timeout(0, burst)
+    run_until(lambda: len(buffered) == 3000 and not link().inflight, 60)
+    # never more than a threshold's worth waits for the end of the pass: the rest was sent
+    assert max(buffered) < SEND_AT + 200
+    assert w.expect("done", 60)["got"]["s"] == list(range(3000))
 
 
 def test_a_listener_that_raises_does_not_stop_delivery(spawn, server, ns, caplog):
@@ -373,3 +393,62 @@ def test_after_rel_abort_the_next_bus_call_rearms_the_watchers(spawn, server, ns
     w.expect("done")
     run_until(lambda: len(got) == 3)
     assert got == [0, 1, 2]
+
+
+# -- threads ------------------------------------------------------------------------------------
+
+
+def test_disconnect_from_another_thread_while_the_loop_runs(spawn, server, ns, caplog):
+    """The loop runs in a thread of its own; this thread connects, emits and
+    disconnects, five times over, with an ask pending each time (someone
+    hears it, nobody answers). Acceptable: every emit reaches the other
+    process, disconnect() returns normally, each pending ask's callback gets
+    AskTimeout in the loop's thread (rel runs callbacks there only), the loop
+    goes on and holds none of the bus's watchers after. Not acceptable: an
+    exception anywhere (in disconnect, in the loop, logged by rel), a lost or
+    duplicated emit, a callback run in this thread."""
+    n, rounds = 4000, 5
+    w = spawn("collect", n * rounds, "th")
+    w.expect("ready")
+    quiet = redis.Redis.from_url(server.url).pubsub()
+    quiet.subscribe("%s:c:quiet" % (ns,))  # hears asks on "quiet", never answers
+    answered: List[Any] = []
+    keep = rel.timeout(0.05, lambda: True)  # the loop has something to wait for
+    failures: List[BaseException] = []
+
+    def run_loop() -> None:
+        try:
+            rel.dispatch()
+        except BaseException as exc:
+            failures.append(exc)
+
+    loop = threading.Thread(target=run_loop, daemon=True)
+    with caplog.at_level(logging.WARNING, logger="rel"):
+        loop.start()
+        deadline = time.monotonic() + 10
+        while not rel.is_running() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        try:
+            for r in range(rounds):
+                bus.connect(server.url, namespace=ns)
+                for i in range(n):
+                    bus.emit("th", r * n + i)
+                bus.ask_async("quiet", lambda a, e: answered.append((threading.get_ident(), type(e))))
+                bus.disconnect()
+                assert not bus.connected()
+            got = w.expect("done", 60)["got"]["th"]
+            assert loop.is_alive() and not failures
+            reads = rel.report()["reads"]
+        finally:
+            rel.abort()
+            loop.join(10)
+            keep.delete()
+            quiet.close()
+    assert got == list(range(n * rounds))
+    assert answered == [(loop.ident, bus.AskTimeout)] * rounds
+    assert reads == 0, "the bus left read watchers behind"
+    assert not failures
+    bad = [r.getMessage() for r in caplog.records if "lost Redis" in r.getMessage()
+           or "another thread failed" in r.getMessage() or "not sent" in r.getMessage()
+           or "acknowledged not all" in r.getMessage()]
+    assert not bad, bad

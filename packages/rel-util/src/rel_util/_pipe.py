@@ -3,8 +3,10 @@
 A read watcher hands whatever arrives (16 KiB at most per readable event) to
 a reply parser and the complete replies to the link. Writes go to a buffer
 that a zero-delay rel timer sends once per loop pass (a burst of commands is
-one ``send``), or at once outside ``dispatch()``; a write watcher takes over
-while the kernel is full. ``rel.abort()``/``rel.init()`` drop the watchers as
+one ``send``), or at once outside ``dispatch()``; a buffer past ``SEND_AT``
+is sent at once, so a burst made in one callback reaches Redis (and the
+listeners) while the callback goes on. A write watcher takes over while the
+kernel is full. ``rel.abort()``/``rel.init()`` drop the watchers as
 they drop every I/O watcher: the next write re-arms them.
 """
 
@@ -13,11 +15,16 @@ from __future__ import annotations
 import select
 import threading
 import time
-from typing import Any, Callable, List, Optional
+from typing import Any, Callable, List, Optional, Sequence
 
 import rel_core as rel
+from redis.exceptions import ResponseError
 
 from . import _resp
+
+
+#: a write buffer this big is sent at once, not at the end of the loop pass
+SEND_AT = 1 << 14
 
 
 def _packer(conn: Any) -> Callable[..., bytes]:
@@ -28,6 +35,43 @@ def _packer(conn: Any) -> Callable[..., bytes]:
         return lambda *args: hpack(args)
     pack = conn.pack_command
     return lambda *args: b"".join(pack(*args))
+
+
+def handshake(new_conn: Callable[[], Any], names: Sequence[bytes], transpired_key: str,
+              deadline: float) -> tuple:
+    """Open a bus's two connections, blocking until ``deadline``: ``sub``
+    subscribed to ``names``, then ``SMEMBERS transpired_key`` on ``cmd``.
+    Returns (sub, its reader, messages that came before the confirmations,
+    cmd, its reader, the members, the names as a set)."""
+    sub = new_conn()
+    cmd = new_conn()
+    try:
+        sub.connect()
+        cmd.connect()
+        sub_reader = _resp.Reader()
+        sub._sock.sendall(b"".join(sub.pack_command("SUBSCRIBE", *names)))
+        early = []
+        confirmed = 0
+        while confirmed < len(names):
+            reply = _resp.read_blocking(sub._sock, sub_reader, deadline)
+            if isinstance(reply, ResponseError):
+                raise reply
+            if reply[0] == b"subscribe":
+                confirmed += 1
+            else:
+                early.append(reply)
+        # Subscribed to the transpire channel before reading the set: an
+        # event transpired meanwhile arrives one way or the other.
+        cmd_reader = _resp.Reader()
+        cmd._sock.sendall(b"".join(cmd.pack_command("SMEMBERS", transpired_key)))
+        members = _resp.read_blocking(cmd._sock, cmd_reader, deadline)
+        if isinstance(members, ResponseError):
+            raise members
+    except BaseException:
+        sub.disconnect()
+        cmd.disconnect()
+        raise
+    return sub, sub_reader, early, cmd, cmd_reader, members, set(names)
 
 
 class Pipe:
@@ -53,12 +97,22 @@ class Pipe:
 
     def write(self, data: bytes) -> None:
         """Queue ``data``; it leaves in this loop pass (at once outside the loop). Hold the lock."""
-        self.buf += data
+        buf = self.buf
+        buf += data
         writer = self.writer
         if writer is not None:
             if writer.pending():
                 return
             self.writer = None  # rel.abort() or rel.init() dropped it
+        if len(buf) >= SEND_AT and not self.closed:
+            # A burst inside one callback: Redis and the listeners start on
+            # it now rather than after the callback's last emit.
+            self._send()
+            if self.closed:  # the send failed: the session is reconnecting
+                return
+            if buf:
+                self.writer = rel.write(self.sock, self._writable)
+                return
         if self.scheduled and self.flusher.pending():
             return
         if rel.is_running():

@@ -95,7 +95,9 @@ def connect(url: str, *, ask_timeout: float = 5.0, queue_limit: int = 100_000,
 def disconnect() -> None:
     """Leave the Redis bus: send what is queued (5 s at most), close, and
     make the bus in-process again; asks still waiting get :class:`AskTimeout`.
-    Does nothing when not connected."""
+    Does nothing when not connected. From a thread other than the loop's
+    while the loop runs, the closing is done by the loop's thread, and this
+    waits for it (see :meth:`rel_util.redis_bus.Link.close`)."""
     global _link
     link, _link = _link, None
     if link is not None:
