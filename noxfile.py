@@ -89,7 +89,7 @@ TEST_DEPS = ["pytest>=7", "hypothesis>=6", "pytest-timeout>=2", "pytest-xdist>=3
 # or quick one loses more to starting workers (seconds each) than it gains, and runs
 # in one process (0). REL_TEST_WORKERS=N sets every suite to N.
 SUITE_WORKERS = {"rel-core": 2, "rel-registrars": 0, "rel-util": 0, "rtimer": 8, "rel": 0,
-                 "conformance": 4, "integration": 0, "differential": 0, "users": 2}
+                 "conformance": 4, "integration": 0, "differential": 0, "users": 2, "redis": 2}
 WORKERS = os.environ.get("REL_TEST_WORKERS", "")
 
 
@@ -269,7 +269,8 @@ def redis(session: nox.Session, parser: str) -> None:
     if parser == "hiredis":  # each parser has a venv of its own: the other never holds hiredis
         session.install("hiredis")
     session.run("python", "-c", "import rel_util._resp as r; assert r.PARSER == %r, r.PARSER" % (parser,))
-    session.run("pytest", os.path.join(ROOT, "packages", "rel-util", "redis_tests"), *session.posargs,
+    session.run("pytest", os.path.join(ROOT, "packages", "rel-util", "redis_tests"), *parallel("redis"),
+                *session.posargs,
                 env={"REL_REDIS_SERVER": binary})
 
 
