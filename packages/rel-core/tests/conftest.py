@@ -46,8 +46,11 @@ SIGNALS = [s for s in ("SIGUSR1", "SIGUSR2", "SIGINT", "SIGALRM") if hasattr(sig
 # -- which registrars ----------------------------------------------------------------
 def _registrar_params() -> List[Any]:
     params = []
-    if os.environ.get("REL_TEST_REGISTRARS", "") == "all":
+    chosen = os.environ.get("REL_TEST_REGISTRARS", "")
+    if chosen == "all":
         names = discovery.available_names()
+    elif chosen:
+        names = [n.strip() for n in chosen.split(",") if n.strip()]
     else:
         names = ["selectors"]
     for name in names:

@@ -16,6 +16,7 @@ GROUP = "rel.registrars"
 
 # The preference ladder, fastest first: the OS pollers of rel-registrars (each
 # exists only on its platforms), then rel-core's portable one, which always works.
+# rel-core's 'asyncio' registrar is never picked by default: initialize(['asyncio']).
 supported_methods: List[str] = ["epoll", "kqueue", "devpoll", "poll", "select", "selectors"]
 
 # Where each classic name lives, for the ImportError that says what to install.
@@ -26,6 +27,7 @@ DISTRIBUTIONS: Dict[str, str] = {
     "poll": "rel-registrars",
     "select": "rel-registrars",
     "selectors": "rel-core",
+    "asyncio": "rel-core",
 }
 # Accepted so that old configurations still start; never available.
 RETIRED = {"pyevent": "pyevent no longer builds on Python 3; rel replaces it"}

@@ -140,6 +140,13 @@ class Registrar(Basic):
         self.tick = 0
         self._poller_open()
         self._ready_bits = (self._READY_READ, self._READY_WRITE, self._READY_ERROR)
+        self._open_waker()
+
+    def _open_waker(self) -> None:
+        """Give the loop its cross-thread wake-up: ``self._waker``, whose
+        ``wake()`` ends a blocked wait (a subclass whose loop has its own way
+        to be woken, such as asyncio's, supplies another object with ``wake()``
+        and ``close()``)."""
         try:
             self._waker = Waker()
         except BaseException:

@@ -1,0 +1,540 @@
+"""The ``asyncio`` registrar: rel's engine, with an asyncio loop doing the waiting.
+
+The way tornado's IOLoop runs on asyncio (``tornado/platform/asyncio.py``) and
+Twisted's ``asyncioreactor`` does: rel keeps its own tables and timer heap, and
+asyncio's loop only tells it when to look.
+
+* An fd goes on ``loop.add_reader`` / ``loop.add_writer``. When asyncio calls
+  the handler, it runs one pass of the base engine (``Registrar._run(False,
+  False)``, the one place rel calls callbacks), whose poller wait returns just
+  that fd. The handler does no work of its own: the pass runs the fd's
+  watchers, then the timers due, then the signals delivered, with rel's
+  semantics (a watcher deleted earlier in the same asyncio iteration does not
+  run: its handle is cancelled by ``remove_reader``, and rel looks each watcher
+  up anyway).
+* The timer heap's earliest deadline is one ``loop.call_at`` handle, set again
+  after each pass and when a timer is armed outside one. The two clocks are
+  never assumed equal: the handle is placed at ``loop.time()`` plus the time
+  left on rel's monotonic clock, and a pass run early just places it again.
+* A call from another thread is queued by the base engine, which wakes the
+  loop with ``loop.call_soon_threadsafe``: nothing rel does from another
+  thread touches the loop's internals.
+* Signals go on ``loop.add_signal_handler`` (main thread only, as for every
+  registrar): asyncio owns the signal wake-up fd, rel never takes it over.
+  ``delete()`` of the last watcher of a signal puts back the handler it had
+  before rel.
+
+Which loop: the running loop of the thread that creates the registrar, arms a
+watcher or awaits :func:`rel_core.aio.dispatch`, if there is one; otherwise the
+loop it was bound to, as long as that one is not closed; otherwise a new one,
+from the event loop policy (so ``uvloop.install()`` gives uvloop's), which
+``rel.dispatch()`` runs until rel is done, and which the registrar closes when
+it moves to another loop or is closed itself. A registrar whose loop stopped and closed (the end of
+``asyncio.run()``) moves its watchers to the next loop it meets.
+
+``rel.dispatch()`` and ``rel.loop()`` cannot run inside a running asyncio loop
+(they would block it, or nest loops): they raise RuntimeError naming the
+awaitable ``rel_core.aio.dispatch()``. Inside a pass of a dispatching rel,
+``rel.dispatch()`` does nothing, as on every registrar.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import os
+import selectors
+import signal as _signal
+import threading
+import time
+from asyncio.events import _get_running_loop
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+from .listener import Signal, Timer
+from .logs import logger
+from .selector import SelectorRegistrar
+
+_READ = selectors.EVENT_READ
+_WRITE = selectors.EVENT_WRITE
+_get_ident = threading.get_ident
+
+Ready = Tuple[Tuple[int, int], ...]
+
+
+class _LoopSelector:
+    """selectors' ``register``/``modify``/``unregister``, on a loop's
+    ``add_reader``/``add_writer``, so that the portable registrar's handling
+    of error-only fds (probe, park) is reused as it is."""
+
+    __slots__ = ("loop", "events", "on_ready")
+
+    def __init__(self, on_ready: Callable[[Ready], None]) -> None:
+        self.loop: Optional[asyncio.AbstractEventLoop] = None
+        self.events: Dict[int, int] = {}  # {fd: EVENT_READ | EVENT_WRITE}
+        self.on_ready = on_ready
+
+    def _add(self, fd: int, events: int) -> None:
+        loop = self.loop
+        assert loop is not None
+        if events & _READ:
+            loop.add_reader(fd, self.on_ready, ((fd, _READ),))
+        if events & _WRITE:
+            try:
+                loop.add_writer(fd, self.on_ready, ((fd, _WRITE),))
+            except BaseException:
+                if events & _READ:
+                    loop.remove_reader(fd)
+                raise
+
+    def _remove(self, fd: int, events: int) -> None:
+        loop = self.loop
+        assert loop is not None
+        if events & _READ:
+            loop.remove_reader(fd)
+        if events & _WRITE:
+            loop.remove_writer(fd)
+
+    def register(self, fd: int, events: int) -> None:
+        if fd in self.events:
+            raise KeyError("fd %d is already registered" % (fd,))
+        if self.loop is None:  # between two loops (one closed, the next not met yet)
+            os.fstat(fd)  # OSError now for an fd that is not open, as a poller would
+        else:
+            self._add(fd, events)
+        self.events[fd] = events
+
+    def modify(self, fd: int, events: int) -> None:
+        old = self.events[fd]
+        if self.loop is not None and old != events:
+            self._remove(fd, old & ~events)
+            try:
+                self._add(fd, events & ~old)
+            except BaseException:
+                del self.events[fd]
+                self._remove(fd, old & events)
+                raise
+        self.events[fd] = events
+
+    def unregister(self, fd: int) -> None:
+        events = self.events.pop(fd)
+        if self.loop is not None:
+            self._remove(fd, events)
+
+    def bind(self, loop: asyncio.AbstractEventLoop) -> List[Tuple[int, OSError]]:
+        """Put every fd on ``loop``; return those refused (closed meanwhile)."""
+        self.loop = loop
+        refused = []
+        for fd, events in list(self.events.items()):
+            try:
+                self._add(fd, events)
+            except OSError as exc:
+                del self.events[fd]
+                refused.append((fd, exc))
+        return refused
+
+    def unbind(self) -> None:
+        """Take every fd off the loop (left alone if it is closed)."""
+        loop, self.loop = self.loop, None
+        if loop is not None and not loop.is_closed():
+            for fd, events in self.events.items():
+                if events & _READ:
+                    loop.remove_reader(fd)
+                if events & _WRITE:
+                    loop.remove_writer(fd)
+
+    def close(self) -> None:
+        self.unbind()
+        self.events.clear()
+
+
+class _LoopWaker:
+    """The cross-thread wake-up: a pass scheduled with ``call_soon_threadsafe``."""
+
+    __slots__ = ("reg",)
+
+    def __init__(self, reg: AsyncioRegistrar) -> None:
+        self.reg = reg
+
+    def wake(self) -> None:
+        reg = self.reg
+        loop = reg._loop
+        if loop is None:
+            return
+        try:
+            loop.call_soon_threadsafe(reg._pass)
+        except RuntimeError:  # closed: no thread will run it again
+            reg._loop_gone(loop)
+
+    def close(self) -> None:
+        pass
+
+
+class AsyncioRegistrar(SelectorRegistrar):
+    """rel's engine on an asyncio event loop (see the module docstring)."""
+
+    name = "asyncio"
+    _REPORTS_KEYS = False
+
+    def __init__(self) -> None:
+        self._loop: Optional[asyncio.AbstractEventLoop] = None
+        self._own_loop: Optional[asyncio.AbstractEventLoop] = None  # made here, closed here
+        self._ready: Ready = ()  # what the next pass was woken for
+        self._in_pass = False
+        self._timer_handle: Optional[asyncio.TimerHandle] = None
+        self._timer_due: Optional[float] = None  # the deadline _timer_handle is for
+        self._finish: Optional[Callable[[], None]] = None  # ends a dispatch()/loop()/await
+        self._once = False  # loop(): finish after one pass
+        self._error: Optional[BaseException] = None  # a callback's, for whoever waits
+        self._tasks = 0  # coroutines started by rel_core.aio.run(), not delivered yet
+        super().__init__()
+        # A loop from the start, so that an fd asyncio refuses (a regular file,
+        # for epoll) fails at the call that registers it.
+        self._ensure_loop()
+
+    # -- the poller primitive -----------------------------------------------------------
+    def _poller_open(self) -> None:
+        self._selector = _LoopSelector(self._pass)  # type: ignore[assignment]
+        self._error_only = set()
+        self._parked = set()
+
+    def _poller_close(self) -> None:
+        self._unbind()
+        self._selector.close()
+        own, self._own_loop = self._own_loop, None
+        if own is not None and not own.is_running() and not own.is_closed():
+            own.close()
+
+    def _poller_wait(self, timeout: Optional[float]) -> List[Tuple[Any, int]]:
+        ready, self._ready = self._ready, ()
+        return ready  # type: ignore[return-value]
+
+    def _open_waker(self) -> None:
+        self._waker = _LoopWaker(self)  # type: ignore[assignment]
+
+    # -- the pass: every asyncio handle of rel's ends here ------------------------------
+    def _pass(self, ready: Ready = ()) -> None:
+        """One pass of the base engine over ``ready``, then the timer handle and
+        the end of a dispatch looked at again."""
+        self._ready = ready
+        self._in_pass = True
+        try:
+            self._run(False, False)
+        except BaseException as exc:
+            self._in_pass = False
+            self._failed(exc)
+        self._in_pass = False
+        timers = self._timers
+        if timers.live:
+            if timers._heap[0][0] != self._timer_due:
+                self._sync_timer()
+        elif self._timer_handle is not None:
+            self._sync_timer()
+        if self._finish is not None and (self._once or not (self._running and self.has_work())):
+            self._end()
+
+    def _on_timer(self) -> None:
+        self._timer_handle = self._timer_due = None
+        self._pass()
+
+    def _on_signal_delivered(self, sig: int) -> None:
+        self._sigq.append(sig)
+        self._pass()
+
+    def _failed(self, exc: BaseException) -> None:
+        """A callback raised ``exc``: it ends the dispatch (or awaitable) that
+        waits, as on every registrar; with nobody waiting, the loop's exception
+        handler gets it, as for any asyncio callback."""
+        if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+            raise exc
+        if self._finish is not None and self._error is None:
+            self._error = exc
+            self._running = False
+            self._end()
+        elif self._loop is not None:
+            self._loop.call_exception_handler({
+                "message": "rel: exception in a callback (nothing awaits rel_core.aio.dispatch())",
+                "exception": exc,
+            })
+
+    def _end(self) -> None:
+        finish, self._finish = self._finish, None
+        if finish is not None:
+            finish()
+
+    def _take_error(self) -> None:
+        error, self._error = self._error, None
+        if error is not None:
+            raise error
+
+    # -- timers ---------------------------------------------------------------------------
+    def _sync_timer(self) -> None:
+        """Put the call_at handle at the heap's earliest deadline (none: no handle)."""
+        handle = self._timer_handle
+        timers = self._timers
+        due = timers._heap[0][0] if timers.live else None
+        if handle is not None:
+            if due == self._timer_due:
+                return
+            handle.cancel()
+            self._timer_handle = self._timer_due = None
+        loop = self._loop
+        if due is None or loop is None:
+            return
+        self._timer_due = due
+        self._timer_handle = loop.call_at(loop.time() + (due - time.monotonic()), self._on_timer)
+
+    def _arm_timer(self, t: Timer, delay: float) -> None:
+        self._attach()
+        super()._arm_timer(t, delay)
+        if not self._in_pass:
+            with self._lock:
+                if self._owner is None or self._owner == _get_ident():
+                    self._sync_timer()
+
+    # -- which loop -----------------------------------------------------------------------
+    def _attach(self) -> None:
+        """Bind to this thread's running loop when ours is not running; forget
+        ours once it is closed."""
+        running = _get_running_loop()
+        loop = self._loop
+        if running is not None:
+            if running is not loop and (loop is None or not loop.is_running()):
+                self._bind(running)
+        elif loop is not None:
+            if loop.is_closed():
+                self._unbind()
+            elif self._owner == _get_ident() and self._finish is None and not loop.is_running():
+                self._owner = None  # that loop stopped: no thread runs rel now
+
+    def _ensure_loop(self) -> asyncio.AbstractEventLoop:
+        self._attach()
+        loop = self._loop
+        if loop is None:
+            loop = self._own_loop = asyncio.new_event_loop()
+            self._bind(loop)
+        return loop
+
+    def _bind(self, loop: asyncio.AbstractEventLoop) -> None:
+        with self._lock:
+            self._unbind()
+            self._loop = loop
+            if loop.is_running():  # in this thread: callers pass only such a loop
+                self._owner = _get_ident()
+            for fd, exc in self._selector.bind(loop):  # type: ignore[attr-defined]
+                self._kmask.pop(fd, None)
+                self._drop_fd(fd, exc)
+            if threading.current_thread() is threading.main_thread():
+                for sig in self._signals:
+                    loop.add_signal_handler(sig, self._on_signal_delivered, sig)
+            self._sync_timer()
+            if self._calls or self._sigq:
+                loop.call_soon(self._pass)
+
+    def _unbind(self) -> None:
+        loop = self._loop
+        if loop is None:
+            return
+        with self._lock:
+            self._loop = None
+            if self._finish is None:
+                self._owner = None
+            if self._timer_handle is not None:
+                self._timer_handle.cancel()
+                self._timer_handle = self._timer_due = None
+            self._selector.unbind()  # type: ignore[attr-defined]
+            if not loop.is_closed() and threading.current_thread() is threading.main_thread():
+                for sig in self._signals:
+                    loop.remove_signal_handler(sig)
+                    self._put_back_python_handler(sig)
+            if loop is self._own_loop and not loop.is_running():
+                self._own_loop = None
+                loop.close()
+
+    def _loop_gone(self, loop: asyncio.AbstractEventLoop) -> None:
+        """``loop`` closed under us while another thread queued a call: with no
+        loop thread left, that call is applied here."""
+        with self._lock:
+            if self._loop is loop:
+                self._unbind()
+                self._run_calls()
+
+    # -- I/O: arming binds to the running loop --------------------------------------------
+    def _arm_io(self, w: Any) -> None:
+        self._attach()
+        super()._arm_io(w)
+
+    def _disarm_io(self, w: Any) -> None:
+        super()._disarm_io(w)
+        if self._finish is not None and not self._in_pass:
+            self._poke()
+
+    def _disarm_timer(self, t: Timer) -> None:
+        super()._disarm_timer(t)
+        if self._finish is not None and not self._in_pass:
+            self._poke()
+
+    def _poke(self) -> None:
+        """Something was deleted outside a pass: rel may be done."""
+        if self._owner == _get_ident() and not (self._running and self.has_work()):
+            self._end()
+
+    def has_work(self) -> bool:
+        return bool(self._tasks) or super().has_work()
+
+    # -- signals: asyncio's add_signal_handler --------------------------------------------
+    def _arm_signal(self, w: Signal) -> None:
+        if self._moved_to is not None:
+            return self._forward("_arm_signal", (w,))
+        with self._lock:
+            if w.active:
+                return None
+            if threading.current_thread() is not threading.main_thread():
+                logger.info("rel: signal(%d) not armed: signal handlers can only be set "
+                            "from the main thread, and this is %s",
+                            w.sig, threading.current_thread().name)
+                return None
+            watchers = self._signals.get(w.sig)
+            if watchers is None:
+                old = _signal.getsignal(w.sig)
+                loop = self._ensure_loop()
+                try:
+                    loop.add_signal_handler(w.sig, self._on_signal_delivered, w.sig)
+                except RuntimeError as exc:  # asyncio's word for SIGKILL & co
+                    raise OSError(errno.EINVAL, "signal %d: %s" % (w.sig, exc)) from None
+                self._old_handlers[w.sig] = old
+                watchers = self._signals[w.sig] = []
+            watchers.append(w)
+            w.active = True
+            return None
+
+    def _disarm_signal(self, w: Signal) -> None:
+        super()._disarm_signal(w)
+        if self._finish is not None and not self._in_pass:
+            self._poke()
+
+    def _restore_signal(self, sig: int) -> None:
+        del self._signals[sig]
+        if threading.current_thread() is threading.main_thread():
+            loop = self._loop
+            if loop is not None and not loop.is_closed():
+                loop.remove_signal_handler(sig)
+            self._put_back_python_handler(sig, self._old_handlers.pop(sig, _signal.SIG_DFL))
+        else:
+            self._old_handlers.pop(sig, None)
+            logger.info("rel: signal %d keeps rel's handler: handlers can only be "
+                        "restored from the main thread", sig)
+
+    def _put_back_python_handler(self, sig: int, old: Any = None) -> None:
+        # asyncio's remove_signal_handler leaves SIG_DFL: rel promises the
+        # handler from before rel (while rebinding: the one from before rel too).
+        if old is None:
+            old = self._old_handlers.get(sig, _signal.SIG_DFL)
+        _signal.signal(sig, old if old is not None else _signal.SIG_DFL)
+
+    # -- running --------------------------------------------------------------------------
+    def _sync_loop(self, what: str, make: bool = True) -> asyncio.AbstractEventLoop:
+        if _get_running_loop() is not None:
+            raise RuntimeError(
+                "rel.%s() was called inside a running asyncio loop, which it would block: "
+                "on the 'asyncio' registrar rel's watchers already fire as that loop runs; "
+                "`await rel_core.aio.dispatch()` waits until rel is done" % (what,))
+        return self._ensure_loop() if make else None  # type: ignore[return-value]
+
+    def dispatch(self) -> None:
+        """Run the asyncio loop until rel is done: :meth:`abort`, :meth:`pause`
+        or nothing registered. Inside a running asyncio loop: RuntimeError
+        (``await rel_core.aio.dispatch()`` is the way there)."""
+        if self._moved_to is not None:
+            return self._moved_to.dispatch()
+        if self._running:
+            return None  # already dispatching: in a callback, another thread, or awaited
+        if not self.has_work():
+            self._sync_loop("dispatch", make=False)
+            return None
+        loop = self._sync_loop("dispatch")
+        if loop.is_running():
+            return None  # running in another thread
+        try:
+            self._claim()
+        except RuntimeError:
+            return None
+        self._running = True
+        try:
+            if self.has_work():
+                self._serve(loop, once=False)
+        finally:
+            self._running = False
+            self._release()
+        self._take_error()
+        return None
+
+    def loop(self, nonblock: bool = False) -> None:
+        """Run the asyncio loop until one pass of rel has run (one that does
+        not wait, with ``nonblock`` or when nothing is registered)."""
+        if self._moved_to is not None:
+            return self._moved_to.loop(nonblock)
+        loop = self._sync_loop("loop")
+        if loop.is_running():
+            raise RuntimeError("rel: the loop is already running in another thread")
+        self._claim()
+        try:
+            if nonblock or not self.has_work():
+                loop.call_soon(self._pass)
+            self._serve(loop, once=True)
+        finally:
+            self._release()
+        self._take_error()
+        return None
+
+    def _serve(self, loop: asyncio.AbstractEventLoop, once: bool) -> None:
+        self._error = None
+        self._once = once
+        self._finish = loop.stop
+        if self._calls:
+            loop.call_soon(self._pass)
+        try:
+            loop.run_forever()
+        finally:
+            self._finish = None
+            self._once = False
+
+    async def _await_done(self) -> None:
+        """The body of ``rel_core.aio.dispatch()``."""
+        loop = asyncio.get_running_loop()
+        self._attach()
+        if self._loop is not loop:
+            raise RuntimeError("rel runs on another asyncio loop, running in another thread")
+        if self._running:
+            raise RuntimeError("rel is already dispatching (rel.dispatch() or another "
+                               "await rel_core.aio.dispatch())")
+        if not self.has_work():
+            return
+        done = loop.create_future()
+
+        def finish() -> None:
+            if not done.done():
+                error, self._error = self._error, None
+                if error is not None:
+                    done.set_exception(error)
+                else:
+                    done.set_result(None)
+
+        self._error = None
+        self._running = True
+        self._owner = _get_ident()
+        self._finish = finish
+        if self._calls:
+            loop.call_soon(self._pass)
+        try:
+            await done
+        finally:
+            if self._finish is finish:
+                self._finish = None
+            self._running = False
+
+    def close(self) -> None:
+        """As :meth:`Registrar.close`; the loop is closed only if this registrar made it."""
+        if self._loop is not None and self._loop.is_closed():
+            self._unbind()
+        super().close()
+
