@@ -67,6 +67,10 @@ class WaitCounter:
         reg._poller_wait = self._wait  # type: ignore[method-assign]
 
     def _wait(self, timeout: Optional[float]) -> Any:
+        if getattr(self.reg, "_finish", True) is None:
+            # asyncio's loop running before rel dispatches (starting the task
+            # that awaits rel_core.aio.dispatch()): not a wait of rel's.
+            return self.real(timeout)
         self.timeouts.append(timeout)
         self.entered.set()
         return self.real(timeout)

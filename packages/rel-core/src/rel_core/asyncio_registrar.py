@@ -292,6 +292,22 @@ class AsyncioRegistrar(SelectorRegistrar):
                     self._sync_timer()
 
     # -- which loop -----------------------------------------------------------------------
+    # The base engine queues a call from another thread while ``_owner`` names
+    # the loop's thread. Here that is true only while the loop runs (or rel is
+    # dispatching): asyncio says when a loop stops to no one but its runner,
+    # so a stopped loop must not leave a stale owner behind.
+    @property  # type: ignore[override]
+    def _owner(self) -> Optional[int]:
+        owner = self._owner_ident
+        if owner is None or self._finish is not None or self._running:
+            return owner
+        loop = self._loop
+        return owner if loop is not None and loop.is_running() else None
+
+    @_owner.setter
+    def _owner(self, ident: Optional[int]) -> None:
+        self._owner_ident = ident
+
     def _attach(self) -> None:
         """Bind to this thread's running loop when ours is not running; forget
         ours once it is closed."""
@@ -303,8 +319,6 @@ class AsyncioRegistrar(SelectorRegistrar):
         elif loop is not None:
             if loop.is_closed():
                 self._unbind()
-            elif self._owner == _get_ident() and self._finish is None and not loop.is_running():
-                self._owner = None  # that loop stopped: no thread runs rel now
 
     def _ensure_loop(self) -> asyncio.AbstractEventLoop:
         self._attach()
