@@ -178,7 +178,6 @@ class AsyncioRegistrar(SelectorRegistrar):
     def __init__(self) -> None:
         self._loop: Optional[asyncio.AbstractEventLoop] = None
         self._own_loop: Optional[asyncio.AbstractEventLoop] = None  # made here, closed here
-        self._ready: Ready = ()  # what the next pass was woken for
         self._in_pass = False
         self._timer_handle: Optional[asyncio.TimerHandle] = None
         self._timer_due: Optional[float] = None  # the deadline _timer_handle is for
@@ -196,6 +195,14 @@ class AsyncioRegistrar(SelectorRegistrar):
         self._selector = _LoopSelector(self._pass)  # type: ignore[assignment]
         self._error_only = set()
         self._parked = set()
+        # A pass costs what _run() costs to start, so the names it binds at its
+        # start are made cheap: the wait is a C call (dict.pop of the fds that
+        # woke this pass, under the one timeout a pass is run with, 0.0), and
+        # the bound methods are bound once.
+        self._next: Dict[float, Ready] = {}
+        self._poller_wait = self._next.pop  # type: ignore[assignment]
+        self._poller_probe = self._poller_probe  # type: ignore[method-assign]
+        self._run_io = self._run_io  # type: ignore[method-assign]
 
     def _poller_close(self) -> None:
         self._unbind()
@@ -204,10 +211,6 @@ class AsyncioRegistrar(SelectorRegistrar):
         if own is not None and not own.is_running() and not own.is_closed():
             own.close()
 
-    def _poller_wait(self, timeout: Optional[float]) -> List[Tuple[Any, int]]:
-        ready, self._ready = self._ready, ()
-        return ready  # type: ignore[return-value]
-
     def _open_waker(self) -> None:
         self._waker = _LoopWaker(self)  # type: ignore[assignment]
 
@@ -215,7 +218,7 @@ class AsyncioRegistrar(SelectorRegistrar):
     def _pass(self, ready: Ready = ()) -> None:
         """One pass of the base engine over ``ready``, then the timer handle and
         the end of a dispatch looked at again."""
-        self._ready = ready
+        self._next[0.0] = ready
         self._in_pass = True
         try:
             self._run(False, False)
@@ -229,7 +232,9 @@ class AsyncioRegistrar(SelectorRegistrar):
                 self._sync_timer()
         elif self._timer_handle is not None:
             self._sync_timer()
-        if self._finish is not None and (self._once or not (self._running and self.has_work())):
+        # has_work(), its common answer first: a live I/O watcher means yes.
+        if self._finish is not None and (self._once or not self._running
+                                         or not self._io_count and not self.has_work()):
             self._end()
 
     def _on_timer(self) -> None:
