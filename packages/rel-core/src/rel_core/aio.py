@@ -39,7 +39,7 @@ from . import rel as _facade
 from .asyncio_registrar import AsyncioRegistrar
 from .listener import FileLike
 
-__all__ = ["dispatch", "run", "readable", "writable", "sleep", "registrar"]
+__all__ = ["dispatch", "run", "readable", "writable", "sleep", "registrar", "use_loop"]
 
 
 def registrar() -> AsyncioRegistrar:
@@ -55,6 +55,12 @@ def registrar() -> AsyncioRegistrar:
         raise RuntimeError("rel_core.aio needs the 'asyncio' registrar, and rel runs on %r: "
                            "call rel.initialize(['asyncio']) first" % (_facade.method,))
     return reg
+
+
+def use_loop(loop: asyncio.AbstractEventLoop) -> None:
+    """Make rel run on ``loop`` (e.g. ``uvloop.new_event_loop()``) when
+    ``rel.dispatch()`` runs a loop itself; its watchers move there."""
+    registrar().use_loop(loop)
 
 
 async def dispatch() -> None:

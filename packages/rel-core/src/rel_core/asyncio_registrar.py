@@ -175,7 +175,8 @@ class AsyncioRegistrar(SelectorRegistrar):
     name = "asyncio"
     _REPORTS_KEYS = False
 
-    def __init__(self) -> None:
+    def __init__(self, loop: Optional[asyncio.AbstractEventLoop] = None) -> None:
+        """``loop``: the asyncio loop to run on (default: see the module docstring)."""
         self._loop: Optional[asyncio.AbstractEventLoop] = None
         self._own_loop: Optional[asyncio.AbstractEventLoop] = None  # made here, closed here
         self._in_pass = False
@@ -188,7 +189,17 @@ class AsyncioRegistrar(SelectorRegistrar):
         super().__init__()
         # A loop from the start, so that an fd asyncio refuses (a regular file,
         # for epoll) fails at the call that registers it.
-        self._ensure_loop()
+        if loop is not None:
+            self._bind(loop)
+        else:
+            self._ensure_loop()
+
+    def use_loop(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Run on ``loop`` from now on (e.g. ``uvloop.new_event_loop()``);
+        every watcher moves to it. Not while rel dispatches."""
+        if self._finish is not None or self._running:
+            raise RuntimeError("rel: cannot change loops while rel dispatches")
+        self._bind(loop)
 
     # -- the poller primitive -----------------------------------------------------------
     def _poller_open(self) -> None:
