@@ -265,7 +265,8 @@ def test_signal_goes_through_add_signal_handler_and_delete_restores(arel):
         rel_core.initialize(["asyncio"])
         loop = asyncio.get_running_loop()
         got: List[int] = []
-        w = rel_core.signal(signal.SIGUSR1, lambda: got.append(len(got)) or (len(got) == 2 and rel_core.abort()))
+        w = rel_core.signal(signal.SIGUSR1,
+                            lambda: got.append(len(got)) or (len(got) == 2 and rel_core.abort()))
         assert w.pending()
         wakeup = signal.set_wakeup_fd(-1)
         signal.set_wakeup_fd(wakeup)

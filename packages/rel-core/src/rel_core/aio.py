@@ -72,7 +72,7 @@ async def dispatch() -> None:
 
 
 def run(coro: Awaitable[Any], callback: Optional[Callable[..., Any]] = None, *args: Any,
-        onerror: Optional[Callable[..., Any]] = None) -> "asyncio.Future[Any]":
+        onerror: Optional[Callable[..., Any]] = None) -> asyncio.Future[Any]:
     """Start ``coro`` (a coroutine or any awaitable) on rel's loop, from rel
     code, and deliver its outcome as a rel callback (a zero-delay rel timer, so
     it runs where rel runs every callback): ``callback(result, *args)``, or
@@ -97,7 +97,7 @@ def run(coro: Awaitable[Any], callback: Optional[Callable[..., Any]] = None, *ar
         elif not isinstance(outcome, asyncio.CancelledError):
             raise outcome
 
-    def done(t: "asyncio.Future[Any]") -> None:
+    def done(t: asyncio.Future[Any]) -> None:
         if t.cancelled():
             outcome, failed = asyncio.CancelledError(), True
         elif t.exception() is not None:
