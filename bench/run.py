@@ -54,6 +54,10 @@ SETTINGS = {
         "buff_sizes": [1, 16, 64],
         "buff_rel0": {"mib": 4, "max-seconds": 5.0},
         "buff_rel0_repeats": 2,
+        "redisbus": {"count": 100000, "paced": 2000},
+        "redisbus_repeats": 2,
+        "dezhttp": {"duration": 5.0, "connections": "1,50"},
+        "dezhttp_repeats": 3,
     },
     "quick": {
         "repeats": 1,
@@ -69,10 +73,17 @@ SETTINGS = {
         "buff_sizes": [1, 4, 16],
         "buff_rel0": {"mib": 1, "max-seconds": 2.0},
         "buff_rel0_repeats": 1,
+        "redisbus": {"count": 20000, "paced": 500},
+        "redisbus_repeats": 1,
+        "dezhttp": {"duration": 2.0, "connections": "1,50"},
+        "dezhttp_repeats": 1,
     },
 }
 
-ORDER = ["pingpong", "timers", "wakeup", "idle", "manyfds", "buffwrite"]
+ORDER = ["pingpong", "timers", "wakeup", "idle", "manyfds", "buffwrite", "dezhttp", "redisbus"]
+# dez, one of rel's users: its HTTP hello-world sample is the dezhttp scenario's server.
+DEZ = "dez==0.10.10.56"
+DEZ_DEPS = ["psutil>=5.9.1", "python-magic>=0.4.11"]
 
 
 REPORT = []  # the report's lines, printed on stdout at the end (progress goes to stderr)
@@ -142,6 +153,33 @@ def ensure_rel0(path, skip_install=False):
     if version != REL0_VERSION:
         return None, "venv at %s holds rel %r, not %s" % (path, version, REL0_VERSION)
     return py, None
+
+
+def ensure_dez(python, skip_install=False):
+    """None when ``python`` imports dez (installing it there with --no-deps, so that it keeps that
+    venv's rel, unless skip_install), else why not."""
+    check = [python, "-c", "import dez.http.server"]
+
+    def ok():
+        try:
+            return subprocess.run(check, capture_output=True, timeout=60).returncode == 0
+        except (OSError, subprocess.SubprocessError):
+            return False
+
+    if ok():
+        return None
+    if skip_install:
+        return "dez is not installed in %s" % (python,)
+    log("bench: installing %s (--no-deps) into %s ..." % (DEZ, python))
+    for args in (["--no-deps", DEZ], DEZ_DEPS):
+        cmd = [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"] + args
+        try:
+            out = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+        except (OSError, subprocess.SubprocessError) as exc:
+            return "%s failed: %s" % (" ".join(cmd[3:]), exc)
+        if out.returncode != 0:
+            return "pip install %s failed: %s" % (" ".join(args), (out.stderr or out.stdout).strip()[-200:])
+    return None if ok() else "dez still not importable by %s" % (python,)
 
 
 def make_contenders(probe, rel0_python, rel0_why):
@@ -312,12 +350,13 @@ def cell_status(job):
     return "error: %s" % (errs[0][:120] if errs else "no result",)
 
 
-def table(title, jobs, metrics, refs, notes=()):
+def table(title, jobs, metrics, refs, notes=(), ratio_refs=("asyncio", "rel0")):
     """A markdown table: per metric, the value and its ratio to each reference row."""
     lines = ["", "### " + title, ""]
     head = ["contender"]
+    names = {"asyncio": "÷ asyncio", "rel0": "÷ rel %s" % REL0_VERSION}
     for m in metrics:
-        head += [m.title, "÷ asyncio", "÷ rel %s" % REL0_VERSION]
+        head += [m.title] + [names[r] for r in ratio_refs]
     lines.append("| " + " | ".join(head) + " |")
     lines.append("|" + "|".join(["---"] + ["---:"] * (len(head) - 1)) + "|")
     for job in jobs:
@@ -325,11 +364,11 @@ def table(title, jobs, metrics, refs, notes=()):
         row = [job.row]
         for m in metrics:
             if status:
-                row += [status if m is metrics[0] else "", "", ""]
+                row += [status if m is metrics[0] else ""] + [""] * len(ratio_refs)
                 continue
             v = m.best(job.results)
             row.append(m.fmt(v))
-            for ref in ("asyncio", "rel0"):
+            for ref in ratio_refs:
                 rv = refs.get(ref, {}).get(m.key)
                 row.append(f_ratio(v / rv) if v is not None and rv else "-")
         lines.append("| " + " | ".join(row) + " |")
@@ -436,6 +475,62 @@ def scenario_jobs(name, cs, names, default, s):
     raise ValueError(name)
 
 
+def run_dezhttp(cs, default, s, summary, dez_why):
+    """dez's hello-world served on rel 0.4.9.27 and on this project: requests/s and p99 latency."""
+    d = s["dezhttp"]
+    counts = [int(n) for n in d["connections"].split(",")]
+    m = []
+    for n in counts:
+        conns = "%d connection%s" % (n, "" if n == 1 else "s")
+        m += [Metric("rate_%d" % n, "req/s, %s" % conns, True, f_rate),
+              Metric("p99_ms_%d" % n, "p99 ms, %s" % conns, False, f_ms),
+              Metric("cpu_us_%d" % n, "server CPU µs/req, %s" % conns, False, f_us)]
+    tool = "wrk" if shutil.which("wrk") else "python"
+    jobs = []
+    for key, label in (("rel0", "dez on rel %s (epoll)" % REL0_VERSION),
+                       (default, "dez on this project: rel_core %s" % (default,))):
+        c = cs.get(key) if key else None
+        if c is None:
+            continue
+        why = c.unavailable or dez_why.get(key)
+        if why:  # a copy: the contender stays available to the other scenarios
+            c = Contender(c.key, c.label, c.python, c.spec, why)
+        jobs.append(Job(label, c, "dezhttp.py", opts(d) + ["--tool", tool], s["dezhttp_repeats"]))
+    run_jobs("dezhttp", jobs, m)
+    b = bests(jobs, m)
+    load = ("wrk %s, 1 thread" % wrk_version() if tool == "wrk" else
+            "no wrk on PATH: a Python client (one selectors loop)")
+    table("dez %s's HTTP hello-world sample (GET /index, keep-alive), served on rel %s and on this "
+          "project (requests/s higher is better, p99 latency lower is better)"
+          % (DEZ.split("==")[1], REL0_VERSION),
+          jobs, m, {"rel0": b.get("rel0", {})},
+          ("Server: dez's own `dez_test httpd_hello_world -e epoll -s` in a process of the row's "
+           "interpreter, unchanged. Load: %s, %s s per connection count, `Connection: keep-alive` "
+           "(dez closes a connection after its response otherwise); every response checked "
+           "(a non-2xx or a socket error makes the run an error). Server CPU µs/req: the server "
+           "process's CPU time (/proc/PID/stat) over the requests answered, the measure that moves "
+           "least with the machine's load. Best of %d runs."
+           % (load, f_ms(d["duration"]).rstrip("0").rstrip("."), s["dezhttp_repeats"]),),
+          ratio_refs=("rel0",))
+    ours = b.get(default, {}) if default else {}
+    r0 = b.get("rel0", {})
+    for n, need in ((50, 2.0), (1, 20.0)):
+        if n in counts:
+            summary.append(("10", "dez hello world, %d connection%s: >= %gx rel %s's requests/s"
+                            % (n, "" if n == 1 else "s", need, REL0_VERSION),
+                            *ratio_check(ours.get("rate_%d" % n), r0.get("rate_%d" % n), need, "req/s")))
+    return {j.row: j.results for j in jobs}
+
+
+def wrk_version():
+    try:
+        out = subprocess.run(["wrk", "--version"], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return "?"
+    words = (out.stdout + out.stderr).split()
+    return words[1] if len(words) > 1 else "?"
+
+
 def run_buffwrite(cs, default, s, summary):
     """The buffwrite table (throughput) and the CPU-per-MiB table of this project."""
     sizes = s["buff_sizes"]
@@ -494,6 +589,51 @@ def run_buffwrite(cs, default, s, summary):
     else:
         summary.append(("4", "buffwrite CPU grows linearly", None, "n/a"))
     return {j.row: j.results for j in jobs + size_jobs}
+
+
+def run_redisbus(cs, default, s, summary):
+    """rel_util's bus between two processes over a real redis-server, beside redis-py's own
+    blocking PubSub.listen() loop (scenarios/redisbus.py starts and stops the server)."""
+    t = s["redisbus"]
+    ours = cs.get(default) if default else None
+    ref = Contender("redispy", "redis-py", sys.executable, "redispy")
+    jobs = [Job("redis-py: PubSub.listen() loop, pipelined PUBLISH (hiredis)", ref, "redisbus.py", opts(t),
+                s["redisbus_repeats"])]
+    if ours is not None:
+        jobs.append(Job("rel_util bus over Redis, rel_core: %s (hiredis)" % (default,), ours, "redisbus.py",
+                        opts(t), s["redisbus_repeats"]))
+    m = [Metric("rate", "messages/s", True, f_rate), Metric("p50_us", "latency p50 µs", False, f_us),
+         Metric("p99_us", "latency p99 µs", False, f_us),
+         Metric("ping_p50_us", "other socket p50 µs", False, f_us),
+         Metric("ping_p99_us", "other socket p99 µs", False, f_us)]
+    run_jobs("redisbus", jobs, m)
+    refbest = bests(jobs[:1], m).get("redispy", {})
+    lines = ["", "### The bus across two processes through redis-server: %d-message burst, then %d paced "
+             "(messages/s higher is better; µs lower is better)" % (t["count"], t["paced"]), "",
+             "| contender | messages/s | ÷ redis-py | latency p50 µs | latency p99 µs | unrelated socket "
+             "wake-up p50 µs during the burst | p99 µs |", "|---|---:|---:|---:|---:|---:|---:|"]
+    for job in jobs:
+        status = cell_status(job)
+        if status:
+            lines.append("| %s | %s | | | | | |" % (job.row, status))
+            continue
+        b = {x.key: x.best(job.results) for x in m}
+        ratio = f_ratio(b["rate"] / refbest["rate"]) if b["rate"] and refbest.get("rate") else "-"
+        ping = (f_us(b["ping_p50_us"]), f_us(b["ping_p99_us"])) if b["ping_p50_us"] is not None else (
+            "n/a (blocked in listen())", "")
+        lines.append("| %s | %s | %s | %s | %s | %s | %s |" % (
+            job.row, f_rate(b["rate"]), ratio, f_us(b["p50_us"]), f_us(b["p99_us"]), ping[0], ping[1]))
+    lines += ["", "Two processes on one redis-server (started by the scenario on a free port, stopped "
+              "after), payload JSON [i, t]. messages/s: the burst, first send to the last arrival. "
+              "Latency: %d messages 0.5 ms apart once the burst is in, arrival - send. The unrelated "
+              "socket: another process writes a timestamp to a socketpair every 2 ms during the burst, "
+              "read by a rel watcher in the listener; redis-py's listen() loop cannot watch it at all."
+              % (t["paced"],)]
+    out("\n".join(lines))
+    rate = bests(jobs[1:], m).get(default, {}).get("rate") if len(jobs) > 1 else None
+    summary.append(("12", "bus over Redis: messages/s >= 1x redis-py's PubSub.listen()",
+                    *ratio_check(rate, refbest.get("rate"), 1.0, "msg/s")))
+    return {j.row: j.results for j in jobs}
 
 
 # -- targets ----------------------------------------------------------------------------------
@@ -569,7 +709,7 @@ def targets(name, b, names, default, summary):
 
 
 def print_summary(summary):
-    out("\n### Targets (issues 2, 3, 4)\n")
+    out("\n### Targets (issues 2, 3, 4, 10, 12)\n")
     out("| issue | target | result | measured |")
     out("|---|---|---|---|")
     for issue, what, ok, detail in summary:
@@ -619,6 +759,7 @@ def main(argv=None):
     s = dict(SETTINGS["quick" if args.quick else "full"])
     if args.repeats:
         s.update(repeats=args.repeats, idle_repeats=args.repeats, buff_rel0_repeats=args.repeats,
+                 redisbus_repeats=args.repeats, dezhttp_repeats=args.repeats,
                  pingpong_repeats=args.repeats, wakeup_repeats=args.repeats)
 
     started = time.monotonic()
@@ -627,6 +768,14 @@ def main(argv=None):
     if rel0_why:
         log("bench: WARNING: rel %s will be reported n/a: %s" % (REL0_VERSION, rel0_why))
     cs, names, available, default = make_contenders(probe, rel0_python, rel0_why)
+    dez_why = {}
+    if "dezhttp" in selected:
+        # this interpreter's dez comes from the bench session (or whoever runs this script);
+        # rel 0.4.9.27's venv is this script's own, so dez is installed there if missing.
+        if default:
+            dez_why[default] = ensure_dez(sys.executable, skip_install=True)
+        if rel0_python:
+            dez_why["rel0"] = ensure_dez(rel0_python, args.no_install)
 
     out("## rel benchmark%s" % (" (--quick)" if args.quick else ""))
     out()
@@ -652,6 +801,12 @@ def main(argv=None):
             log("bench: %s ..." % name)
             if name == "buffwrite":
                 raw[name] = run_buffwrite(cs, default, s, summary)
+                continue
+            if name == "redisbus":
+                raw[name] = run_redisbus(cs, default, s, summary)
+                continue
+            if name == "dezhttp":
+                raw[name] = run_dezhttp(cs, default, s, summary, dez_why)
                 continue
             jobs, metrics, title, notes = scenario_jobs(name, cs, names, default, s)
             run_jobs(name, jobs, metrics)

@@ -140,7 +140,7 @@ def check_wheel(dist: Dist, zf: zipfile.ZipFile, version: str,
         problems.append("METADATA says %s %s, expected %s %s"
                         % (meta["Name"], meta["Version"], dist.name, version))
     requires = sorted(r.replace(" ", "") for r in meta.get_all("Requires-Dist") or [])
-    wanted = sorted("%s==%s" % (s, version) for s in dist.siblings)
+    wanted = sorted(["%s==%s" % (s, version) for s in dist.siblings] + list(dist.extras))
     if requires != wanted:
         problems.append("Requires-Dist is %s, expected %s" % (requires or "nothing", wanted or "nothing"))
     if not meta["Requires-Python"]:

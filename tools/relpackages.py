@@ -24,6 +24,8 @@ class Dist:
     modules: Tuple[str, ...]  # modules its wheel must hold (besides what src/ holds)
     # {group: {name: target}}
     entry_points: Dict[str, Dict[str, str]] = field(default_factory=dict, hash=False)
+    # its optional extras' Requires-Dist lines, spaces removed (outside services only: DESIGN.md)
+    extras: Tuple[str, ...] = ()
 
     @property
     def folder(self) -> Path:
@@ -51,7 +53,9 @@ DISTS: Tuple[Dist, ...] = (
              "poll": "rel_registrars.poll:PollRegistrar",
              "select": "rel_registrars.select:SelectRegistrar",
          }}),
-    Dist("rel-util", "rel_util", ("rel-core",), ("__init__", "_version", "bus", "buff")),
+    Dist("rel-util", "rel_util", ("rel-core",),
+         ("__init__", "_version", "bus", "buff", "redis_bus", "_pipe", "_resp"),
+         extras=("redis<9,>=5.0;extra=='redis'", "redis[hiredis]<9,>=5.0;extra=='hiredis'")),
     Dist("rtimer", "rtimer", ("rel-core",), ("__init__", "_version", "cli"), RTIMER_SCRIPT),
     # The compatibility package owns the `rel/` files and the `rtimer` script that
     # rel 0.4.9.27 owned, so that `pip install -U rel` leaves both in place (DESIGN.md, Layout).

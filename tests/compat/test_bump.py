@@ -51,14 +51,20 @@ def test_the_repository_is_in_lock_step():
     assert bump(ROOT, "--check").returncode == 0
 
 
-@pytest.mark.parametrize("bad", ["v0.6.0", "0.6", "0.6.0+local", "0.6.0-1", "banana", "0.4.9.27", "0.4.0", "",
-                                 "0.4.9.27rc1"])
+@pytest.mark.parametrize("good", ["0.6", "0.6.0", "1.0.0.post1", "0.5.1.dev3"])
+def test_accepts_a_canonical_version_newer_than_rel_0_4(tree, good):
+    done = bump(tree, good)
+    assert done.returncode == 0, done.stderr
+    for dist in relpackages.DISTS:
+        assert relpackages.read_version(dist, tree) == good
+    assert bump(tree, "--check").returncode == 0
+
+
+@pytest.mark.parametrize("bad", ["v0.6.0", "0.6.0+local", "0.6.0-1", "banana", "0.4.9.27", "0.4.0", "",
+                                 "0.4.9.27rc1", "0.06", "1.0.0.0.post"])
 def test_refuses_a_bad_version_and_writes_nothing(tree, bad):
     before = snapshot(tree)
     done = bump(tree, bad)
-    if bad == "0.6":  # a valid, canonical PEP 440 version
-        assert done.returncode == 0
-        return
     assert done.returncode == 2, done
     assert done.stderr.startswith("bump.py: error:"), done.stderr
     assert len(done.stderr.strip().splitlines()) <= 2

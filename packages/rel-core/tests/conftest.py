@@ -12,8 +12,8 @@ primitive at the top of ``rel_core/registrar.py``), so that the nox session
   (importable from PYTHONPATH), with the class's ``name`` as the test id.
 
 No test may hang the run: each is bounded by a guard timer or a watchdog, and
-``faulthandler`` ends the process with every thread's traceback if one is still
-running after HANG_LIMIT seconds anyway.
+pytest-timeout fails one still running after HANG_LIMIT seconds anyway, with
+every thread's traceback (faulthandler ends the run if it is not installed).
 """
 
 from __future__ import annotations
@@ -30,13 +30,14 @@ from typing import Any, Callable, List, Tuple, Type
 import pytest
 
 import rel_core
+import rel_core.debug
 import rel_core.logs
 import rel_core.pyevent
 import rel_core.registrar
 import rel_core.rel as facade
 from rel_core import discovery
 from rel_core.registrar import Registrar
-from relcore_testing import Guard, WaitCounter
+from relcore_testing import Guard, WaitCounter, dispatch_to_end
 
 HANG_LIMIT = 60.0
 # Signals the tests install handlers for; their handlers are put back after each test.
@@ -104,6 +105,8 @@ def rel(registrar_class: Type[Registrar], monkeypatch: Any, request: Any) -> Any
     logger_level = rel_core.logs.logger.level
     monkeypatch.setattr(facade, "SAFE_READ", False)
     monkeypatch.setattr(facade, "_report_timer", None)
+    monkeypatch.setattr(rel_core.debug, "_requested_threshold", None)  # what initialize() asked
+    monkeypatch.setattr(rel_core.debug, "_requested_measure", False)
     monkeypatch.setattr(rel_core.registrar, "SLEEP_SEC", rel_core.registrar.SLEEP_SEC)
     monkeypatch.setattr(rel_core.registrar, "SLEEP_TURBO", rel_core.registrar.SLEEP_TURBO)
     aloop = None
@@ -167,9 +170,28 @@ def _awaited_registrar(registrar_class: Type[Registrar], monkeypatch: Any) -> An
     return aloop, reg
 
 
+def pytest_collection_modifyitems(config: Any, items: List[Any]) -> None:
+    """Bound every test by HANG_LIMIT, unless ``--timeout`` says otherwise.
+
+    With pytest-timeout installed (a test dependency), a hang fails its test
+    with every thread's traceback printed past pytest's capture; the thread
+    method, because the tests own SIGALRM. Without it, the fixture below
+    falls back on faulthandler, which ends the run.
+    """
+    if not config.pluginmanager.hasplugin("timeout") or config.getoption("timeout", None):
+        return
+    for item in items:
+        if item.get_closest_marker("timeout") is None:
+            item.add_marker(pytest.mark.timeout(HANG_LIMIT, method="thread"))
+
+
 @pytest.fixture(autouse=True)
-def _hang_limit() -> Any:
-    """End the whole run with tracebacks rather than hang forever."""
+def _hang_limit(request: Any) -> Any:
+    """Without pytest-timeout: end the whole run with tracebacks rather than
+    hang forever."""
+    if request.config.pluginmanager.hasplugin("timeout"):
+        yield
+        return
     faulthandler.dump_traceback_later(HANG_LIMIT, exit=True)
     yield
     faulthandler.cancel_dump_traceback_later()
@@ -180,6 +202,13 @@ def _hang_limit() -> Any:
 def guard(rel: Any) -> Callable[..., Guard]:
     """``guard(limit=5)``: arm a Guard on the registrar under test."""
     return lambda limit=5.0: Guard(rel, limit)
+
+
+@pytest.fixture
+def settle(rel: Any) -> Callable[..., None]:
+    """``settle(limit=5)``: dispatch() until it returns by itself; fail if it
+    still runs after ``limit`` seconds (see relcore_testing.dispatch_to_end)."""
+    return lambda limit=5.0: dispatch_to_end(rel, limit)
 
 
 @pytest.fixture

@@ -3,11 +3,20 @@ named so as not to clash with other packages' test helpers on sys.path)."""
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from typing import Any, Callable, List, Optional, Tuple
 
+import pytest
+
 from rel_core.registrar import Registrar
+
+WINDOWS = sys.platform == "win32"
+POSIX_FDS_REASON = ("POSIX fds (a pipe, os.dup2 onto a socket's number): on Windows rel "
+                    "watches sockets only; test_platform.py checks that it refuses the rest")
+#: for the tests built on POSIX fds
+posix_fds = pytest.mark.skipif(WINDOWS, reason=POSIX_FDS_REASON)
 
 # Float rounding of deadline arithmetic (monotonic() + delay), not lateness: the
 # "never early" checks allow this much.
@@ -30,6 +39,27 @@ class Guard:
 
     def cancel(self) -> None:
         self.timer.delete()
+
+
+def dispatch_to_end(rel: Any, limit: float = 5.0) -> None:
+    """``rel.dispatch()``, expected to return by itself (nothing left
+    registered) within ``limit`` seconds. The bound is a thread, not a rel
+    timer (a timer would keep the loop running until it fired): past the
+    limit it calls ``rel.abort()`` and the test fails."""
+    expired: List[bool] = []
+
+    def expire() -> None:
+        expired.append(True)
+        rel.abort()
+
+    watchdog = threading.Timer(limit, expire)
+    watchdog.daemon = True
+    watchdog.start()
+    try:
+        rel.dispatch()
+    finally:
+        watchdog.cancel()
+    assert not expired, "dispatch() was still running after %.1f s" % (limit,)
 
 
 def run_in_thread(target: Callable[[], Any]) -> Tuple[threading.Thread, List[BaseException]]:

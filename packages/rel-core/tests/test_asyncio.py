@@ -253,25 +253,29 @@ def test_watcher_added_from_another_thread_wakes_the_awaited_loop(arel):
 
 
 @needs_sigusr1
-def test_signal_goes_through_add_signal_handler_and_delete_restores(arel):
-    """rel's signal watcher on asyncio: asyncio keeps its own wake-up fd, the
+def test_signal_beside_asyncios_own_handlers_and_delete_restores(arel):
+    """rel's signal watcher on asyncio: rel's routed handler (signals.py), with
+    asyncio's wake-up fd and its add_signal_handler handler left working; the
     watcher runs on each delivery, delete() puts the old handler back."""
     def previous(signum: int, frame: Any) -> None:
         pass
 
     signal.signal(signal.SIGUSR1, previous)
 
-    async def main() -> List[int]:
+    async def main() -> Any:
         rel_core.initialize(["asyncio"])
         loop = asyncio.get_running_loop()
+        theirs: List[int] = []
+        loop.add_signal_handler(signal.SIGUSR2, theirs.append, 2)
         got: List[int] = []
         w = rel_core.signal(signal.SIGUSR1,
                             lambda: got.append(len(got)) or (len(got) == 2 and rel_core.abort()))
         assert w.pending()
         wakeup = signal.set_wakeup_fd(-1)
         signal.set_wakeup_fd(wakeup)
-        assert wakeup == loop._csock.fileno(), "the wake-up fd is asyncio's own"  # type: ignore[attr-defined]
+        assert wakeup == loop._csock.fileno(), "asyncio keeps its wake-up fd"  # type: ignore[attr-defined]
         loop.call_later(0.02, os.kill, os.getpid(), signal.SIGUSR1)
+        loop.call_later(0.04, os.kill, os.getpid(), signal.SIGUSR2)
         loop.call_later(0.06, os.kill, os.getpid(), signal.SIGUSR1)
         rel_core.timeout(5, rel_core.abort)
         await aio.dispatch()
@@ -279,9 +283,14 @@ def test_signal_goes_through_add_signal_handler_and_delete_restores(arel):
         w.delete()
         assert signal.getsignal(signal.SIGUSR1) is previous
         rel_core.init()
-        return got
+        for _ in range(100):
+            if theirs:
+                break
+            await asyncio.sleep(0.01)
+        loop.remove_signal_handler(signal.SIGUSR2)
+        return got, theirs
 
-    assert asyncio.run(asyncio.wait_for(main(), 10)) == [0, 1]
+    assert asyncio.run(asyncio.wait_for(main(), 10)) == ([0, 1], [2])
 
 
 @needs_sigusr1

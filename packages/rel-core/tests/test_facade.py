@@ -320,20 +320,18 @@ def test_event_readd_in_callback(rel):
 
 
 @needs_sigusr1
-def test_event_signal(rel, guard):
+def test_event_signal(rel, settle):
     got = []
 
     def cb(ev, sig, evtype, arg):
         got.append((sig, evtype, arg))
         ev.delete()
 
-    g = guard()
     ev = rel.event(cb, "a", rel.EV_SIGNAL, signal.SIGUSR1)
     ev.add()
     assert ev.pending()
     rel.timeout(0.01, os.kill, os.getpid(), signal.SIGUSR1)
-    g.cancel()
-    rel.dispatch()
+    settle()
     assert got == [(signal.SIGUSR1, rel.EV_SIGNAL, "a")]
 
 
@@ -567,18 +565,27 @@ def test_tick_changes_between_iterations(rel):
     assert all(a != b for a, b in zip(ticks, ticks[1:]))
 
 
-def test_thread_runs_callback_and_swallows_abort_branch(rel):
+def test_thread_runs_callback_and_swallows_abort_branch(rel, monkeypatch):
     got = []
+    escaped = []  # what left a thread's target: threading.excepthook sees it
+    monkeypatch.setattr(threading, "excepthook", lambda args: escaped.append(args.exc_type))
 
     def cb():
         got.append(threading.current_thread())
         rel.abort_branch()
+        got.append("after abort_branch")  # pragma: no cover - never reached
 
     t = rel.thread(cb)
     assert isinstance(t, threading.Thread)
     t.join(5)
     assert not t.is_alive()
-    assert got and got[0] is not threading.current_thread()
+    assert got == [t], "the callback runs once, in the new thread, and stops at abort_branch"
+    assert escaped == [], "AbortBranch must not escape the thread"
+
+    # anything else does escape, as from any thread
+    t = rel.thread(lambda: 1 / 0)
+    t.join(5)
+    assert escaped == [ZeroDivisionError]
 
 
 def test_start_and_stop(rel, guard):

@@ -4,56 +4,93 @@ watchdog so that a hang fails the run instead of stalling CI."""
 from __future__ import annotations
 
 import faulthandler
+import signal
 import socket
 import sys
-import time
-from typing import Callable, Iterator, List, Tuple
+import threading
+from typing import Any, Callable, Iterator, List, Tuple
 
 import pytest
 import rel_core as rel
 
-# A test whose loop never ends is killed (with every thread's traceback)
-# after this long: the rel timer in ``run`` catches ordinary hangs first.
+# A test still running after this long fails, with every thread's traceback
+# (see pytest_collection_modifyitems): ``run``'s own bound catches ordinary
+# hangs first.
 HARD_LIMIT = 120.0
 
 
+def pytest_collection_modifyitems(config: Any, items: List[Any]) -> None:
+    """Bound every test by HARD_LIMIT, unless ``--timeout`` says otherwise.
+
+    With pytest-timeout installed (a test dependency), a hang fails its test
+    with every thread's traceback printed past pytest's capture; the thread
+    method, because the tests own SIGALRM. Without it, the fixture below
+    falls back on faulthandler, which ends the run.
+    """
+    if not config.pluginmanager.hasplugin("timeout") or config.getoption("timeout", None):
+        return
+    for item in items:
+        if item.get_closest_marker("timeout") is None:
+            item.add_marker(pytest.mark.timeout(HARD_LIMIT, method="thread"))
+
+
 @pytest.fixture(autouse=True)
-def clean_loop() -> Iterator[None]:
-    faulthandler.dump_traceback_later(HARD_LIMIT, exit=True, file=sys.stderr)
+def clean_loop(request: Any) -> Iterator[None]:
+    fallback = not request.config.pluginmanager.hasplugin("timeout")
+    if fallback:
+        faulthandler.dump_traceback_later(HARD_LIMIT, exit=True, file=sys.stderr)
     rel.init()
     try:
         yield
     finally:
         rel.init()
-        faulthandler.cancel_dump_traceback_later()
+        if fallback:
+            faulthandler.cancel_dump_traceback_later()
+
+
+class LoopTimeout(Exception):
+    """Raised into a dispatch() that ran past its limit."""
 
 
 @pytest.fixture
 def run() -> Callable[..., None]:
     """``run(limit=10)``: dispatch until the test aborts the loop or nothing
-    but this watchdog is registered; fail if it is still running after
-    ``limit`` seconds."""
+    is registered; fail if it is still running after ``limit`` seconds.
+
+    The bound arms nothing in the loop: a timer of its own would bound every
+    wait and hide a missing wake-up (a call from another thread that never
+    woke the blocked loop). Where there is SIGALRM, an interval timer's
+    handler raises LoopTimeout out of the blocked wait itself, waking it
+    without rel's waker; elsewhere a thread calls ``rel.abort()``.
+    """
 
     def _run(limit: float = 10.0) -> None:
-        deadline = time.monotonic() + limit
         expired: List[bool] = []
 
-        def watchdog() -> bool:
-            counts = rel.report()
-            if not counts["timers"] and not (counts["reads"] or counts["writes"]
-                                              or counts["errors"] or counts["signals"]):
-                return False  # nothing but this watchdog (not counted while it runs)
-            if time.monotonic() > deadline:
+        def on_alarm(signum: int, frame: object) -> None:
+            expired.append(True)
+            raise LoopTimeout("the loop was still running after %.1f s" % (limit,))
+
+        if hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread():
+            old = signal.signal(signal.SIGALRM, on_alarm)
+            signal.setitimer(signal.ITIMER_REAL, limit)
+            try:
+                rel.dispatch()
+            finally:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+                signal.signal(signal.SIGALRM, old)
+        else:  # pragma: no cover - Windows
+            def expire() -> None:
                 expired.append(True)
                 rel.abort()
-                return False
-            return True
 
-        guard = rel.timeout(0.005, watchdog)
-        try:
-            rel.dispatch()
-        finally:
-            guard.delete()
+            watchdog = threading.Timer(limit, expire)
+            watchdog.daemon = True
+            watchdog.start()
+            try:
+                rel.dispatch()
+            finally:
+                watchdog.cancel()
         assert not expired, "the loop was still running after %.1f s" % (limit,)
 
     return _run

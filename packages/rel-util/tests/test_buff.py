@@ -7,6 +7,7 @@ after ``limit`` seconds, and conftest's faulthandler kills a hard hang.
 
 from __future__ import annotations
 
+import ctypes
 import errno
 import hashlib
 import os
@@ -14,6 +15,7 @@ import random
 import socket
 import struct
 import threading
+import time
 import tracemalloc
 from typing import Any, List, Optional
 
@@ -415,9 +417,27 @@ def test_release_after_error_starts_clean(pair, run, drain):
     assert bytes(d.data) == b"fresh" and len(errors) == 1
 
 
-def test_release_unknown_socket_is_harmless(pair):
-    release_buff(pair[0])
-    release_buff(12345)
+def test_release_unknown_socket_is_harmless(pair, run, drain, caplog):
+    a, b = pair
+    other_a, other_b = socket.socketpair()
+    try:
+        other_a.setblocking(False)
+        rel.set_verbose(True)
+        with caplog.at_level("DEBUG", logger="rel"):
+            buffwrite(other_a, b"keep", plain, print)  # queued: nothing has run yet
+            release_buff(a)
+            release_buff(12345)
+        assert "release_buff: no writer for" in caplog.text
+        assert writer_of(a) is None and writer_of(12345) is None, "release makes no writer"
+        assert writer_of(other_a) is not None and writer_of(other_a).queued == 4
+        d = drain(other_b, 4)
+        run()
+        assert bytes(d.data) == b"keep", "another socket's writer is untouched"
+    finally:
+        rel.set_verbose(False)
+        release_buff(other_a)
+        other_a.close()
+        other_b.close()
 
 
 def test_idle_writer_does_not_keep_its_socket_alive(run, drain):
@@ -534,6 +554,26 @@ def test_buffwrite_from_other_threads_while_the_loop_runs(pair, run):
     assert last == {1: per_thread - 1, 2: per_thread - 1}
 
 
+def test_buffwrite_from_another_thread_wakes_the_blocked_loop(pair, run, drain):
+    """The loop blocks with no timer at all (only a reader waiting for the
+    data); a thread's buffwrite must wake it to arm the writer."""
+    a, b = pair
+    d = drain(b, 5)
+    blocked = threading.Event()
+
+    def writer() -> None:
+        blocked.wait(5)
+        time.sleep(0.1)  # the loop is in its poller wait by now, with nothing due
+        buffwrite(a, b"woken", plain, print)
+
+    t = threading.Thread(target=writer, daemon=True)
+    t.start()
+    rel.timeout(0, blocked.set)  # runs once dispatch() owns the loop
+    run(5)
+    t.join(5)
+    assert bytes(d.data) == b"woken"
+
+
 def test_loop_in_another_thread(pair):
     """The loop runs in a worker thread; the main thread writes."""
     a, b = pair
@@ -553,13 +593,22 @@ def test_loop_in_another_thread(pair):
         return True
 
     rel.read(b, on_read)
-    rel.timeout(20, rel.abort)  # safety
+    # The safety net is a thread: a rel timer would bound the loop's waits
+    # and hide a buffwrite that failed to wake it.
+    safety = threading.Timer(20, rel.abort)
+    safety.daemon = True
+    safety.start()
     loop = threading.Thread(target=rel.dispatch, daemon=True)
     loop.start()
+    deadline = time.monotonic() + 5
+    while not rel.is_running() and time.monotonic() < deadline:
+        time.sleep(0.001)
+    time.sleep(0.05)  # blocked in its wait: the first buffwrite must wake it
     for i in range(0, len(payload), 100_000):
         buffwrite(a, payload[i:i + 100_000], plain, print)
     assert done.wait(20)
     loop.join(5)
+    safety.cancel()
     assert not loop.is_alive()
     assert bytes(got) == payload
 
@@ -574,5 +623,223 @@ def test_constructing_a_buffwriter_directly(pair, run, drain):
     assert "released" in repr(writer)
 
 
+def test_one_write_event_sends_at_most_a_burst(pair, run):
+    """A sender that always takes whole chunks does not keep the loop to
+    itself: after BURST bytes the write event ends and other callbacks run
+    (a reader here, ready all along), then the writer goes on."""
+    a, b = pair
+    total = 4 * buff.BURST
+    order: List[str] = []
+    per_call: List[int] = []
+
+    def take_all(sock: socket.socket, chunk: memoryview) -> int:
+        order.append("send")
+        per_call.append(chunk.nbytes)
+        return chunk.nbytes  # pretends the kernel took it all
+
+    def on_read() -> bool:
+        order.append("read")
+        writer = writer_of(a)
+        return writer is not None and writer.queued > 0  # until all is sent
+
+    b.send(b"x")  # a's reader is ready at every pass
+    rel.read(a, on_read)
+    buffwrite(a, bytes(total), take_all, print)
+    run()
+    assert sum(per_call) == total and max(per_call) <= CHUNK
+    sends_per_event = [len(run_) for run_ in "".join("s" if o == "send" else " " for o in order).split()]
+    assert max(sends_per_event) * CHUNK <= buff.BURST, "one write event sent more than BURST bytes"
+    assert len(sends_per_event) >= total // buff.BURST
+
+
 def test_chunk_constants_are_sane():
     assert 0 < buff.CHUNK <= buff.BURST
+
+
+@pytest.mark.parametrize("method", ["epoll", "poll", "select", "selectors", "kqueue"])
+def test_socket_closed_by_the_application_with_data_queued_and_no_more_writes(method, monkeypatch):
+    """Issue 14, defect 7: nobody writes again, so only the engine can find
+    out; onerror runs once, the data is let go, and dispatch() ends."""
+    import rel_core.registrar
+    import rel_core.rel as facade
+
+    before = facade.method
+    try:
+        rel.initialize([method], ["strict"])
+    except ImportError as exc:
+        pytest.skip(str(exc))
+    monkeypatch.setattr(rel_core.registrar, "IDLE_AUDIT", 0.05, raising=False)
+    a, b = socket.socketpair()
+    a.setblocking(False)
+    errors: List[str] = []
+    try:
+        buffwrite(a, b"x" * (10 << 20), None, errors.append)  # more than the socket takes
+        for _ in range(3):
+            rel.loop(True)
+        writer = writer_of(a)
+        assert writer.queued > 0
+        a.close()  # by the application, with data queued
+        t = threading.Thread(target=rel.dispatch, daemon=True)
+        t.start()
+        t.join(5)
+        hung = t.is_alive()
+        if hung:
+            rel.abort()
+            t.join(5)
+        assert not hung, "dispatch() kept waiting for a closed fd"
+        assert len(errors) == 1 and os.strerror(errno.EBADF) in errors[0]
+        assert writer.queued == 0 and rel.report()["writes"] == 0
+    finally:
+        a.close()
+        b.close()
+        rel.init()
+        if before is not None:
+            rel.initialize([before])
+
+
+# -- the fast path's partial sends, and other edges (each written against a change
+# to buff.py that the suite used to survive: see tests/mutation/) -----------------
+def loop_thread_sender(log: List[Any], script: List[Any]) -> Any:
+    """A sender recording (thread, size) per call; while ``script`` has
+    entries, each call does what the next one says instead of sending:
+    an int (that many bytes "taken"), or an exception to raise."""
+
+    def send(sock, chunk):
+        log.append((threading.get_ident(), chunk.nbytes))
+        if script:
+            step = script.pop(0)
+            if isinstance(step, BaseException):
+                raise step
+            return sock.send(chunk[:step]) if step else 0
+        return sock.send(chunk)
+
+    return send
+
+
+@pytest.mark.parametrize("first", [3, 0, BlockingIOError()], ids=["part", "none", "would-block"])
+def test_fast_path_send_of_part_or_nothing_queues_exactly_the_rest(pair, run, drain, first):
+    a, b = pair
+    log: List[Any] = []
+    script: List[Any] = []
+    send = loop_thread_sender(log, script)
+    errors: List[str] = []
+    buffwrite(a, b"w", send, errors.append)  # through the watcher: learns the loop thread
+    queued_after: List[int] = []
+
+    def in_loop():
+        script.append(first)
+        buffwrite(a, b"0123456789", send, errors.append)  # the fast path
+        queued_after.append(writer_of(a).queued)
+
+    rel.timeout(0.05, in_loop)
+    d = drain(b, 11)
+    run()
+    assert bytes(d.data) == b"w0123456789"
+    assert errors == []
+    assert queued_after == [10 - (first if isinstance(first, int) else 0)]
+    assert 0 not in [n for _, n in log], "the sender was offered an empty chunk"
+
+
+def test_fast_path_whole_send_queues_nothing(pair, run):
+    a, b = pair
+    log: List[Any] = []
+    send = loop_thread_sender(log, [])
+    buffwrite(a, b"w", send, print)
+    queued_after: List[int] = []
+    got = bytearray()
+
+    def in_loop():
+        buffwrite(a, b"0123456789", send, print)
+        queued_after.append(writer_of(a).queued)
+
+    def on_read():  # no abort: run() ends once the writer deleted its watcher
+        got.extend(b.recv(100))
+        return len(got) < 11
+
+    rel.timeout(0.05, in_loop)
+    rel.read(b, on_read)
+    run()
+    assert bytes(got) == b"w0123456789"
+    assert queued_after == [0]
+    assert [n for _, n in log] == [1, 10], "after a whole send, nothing more is offered"
+
+
+def test_the_sender_runs_only_in_the_loop_thread(pair, run, drain):
+    """buffwrite from other threads while the loop runs: the sender is still
+    called from the loop's thread only (the fast path is the loop's)."""
+    a, b = pair
+    log: List[Any] = []
+    send = loop_thread_sender(log, [])
+    buffwrite(a, b"w", send, print)  # learns the loop thread
+
+    def writer():
+        for _ in range(50):
+            buffwrite(a, b"t", send, print)
+            time.sleep(0.001)
+
+    threads = [threading.Thread(target=writer)]
+    rel.timeout(0.02, lambda: [t.start() for t in threads] and None)
+    d = drain(b, 51)
+    run()
+    for t in threads:
+        t.join(5)
+    assert bytes(d.data) == b"w" + b"t" * 50
+    assert {ident for ident, _ in log} == {threading.get_ident()}
+
+
+def test_a_writer_released_directly_is_replaced_at_the_next_buffwrite(pair, run, drain):
+    a, b = pair
+    buffwrite(a, b"one ", plain, print)
+    old = writer_of(a)
+    old.release()  # not release_buff(): the table still holds it
+    buffwrite(a, b"two", plain, print)
+    assert writer_of(a) is not old
+    d = drain(b, 3)
+    run()
+    assert bytes(d.data) == b"two"
+
+
+def test_an_int_fd_closed_before_the_write_reports_it(run):
+    r, w = os.pipe()
+    os.close(r)
+    os.close(w)
+    errors: List[str] = []
+    buffwrite(w, b"data", None, errors.append)  # never raises
+    rel.timeout(0.05, lambda: None)
+    run()
+    assert len(errors) == 1 and errors[0].startswith("write error:"), errors
+    release_buff(w)
+
+
+def test_a_closed_file_object_reports_it(run):
+    r, w = os.pipe()
+    f = os.fdopen(w, "wb", buffering=0)
+    f.close()
+    os.close(r)
+    errors: List[str] = []
+    buffwrite(f, b"data", lambda s, c: s.write(c), errors.append)
+    rel.timeout(0.05, lambda: None)
+    run()
+    assert len(errors) == 1 and "closed" in errors[0], errors
+    release_buff(f)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: memoryview(b"abcdef").cast("B", (2, 3)),  # 2-D bytes
+    lambda: memoryview((ctypes.c_uint16 * 3)(0x6261, 0x6463, 0x6665)).toreadonly(),  # "<H"
+], ids=["2-d", "uint16"])
+def test_read_only_views_of_any_shape_go_out_as_their_bytes(pair, run, drain, make):
+    a, b = pair
+    view = make()
+    expected = view.tobytes()
+    offered: List[int] = []
+
+    def two_at_a_time(sock, chunk):
+        offered.append(chunk.nbytes)
+        return sock.send(chunk[:2])
+
+    buffwrite(a, view, two_at_a_time, print)
+    d = drain(b, len(expected))
+    run()
+    assert bytes(d.data) == expected, "a view is sent as its bytes, whatever its shape"
+    assert offered == [6, 4, 2]

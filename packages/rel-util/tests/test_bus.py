@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
 import threading
 from typing import Any, List
 
@@ -26,13 +28,29 @@ def clean_bus():
     rel.set_verbose(False)
 
 
-def test_emit_calls_every_listener_in_order_and_returns_nothing():
+def test_emit_calls_every_listener_in_order():
     calls: List[Any] = []
-    listen("ch", lambda *a, **k: calls.append(("first", a, k)))
-    listen("ch", lambda *a, **k: calls.append(("second", a, k)) or "ignored")
+    listen("ch", lambda *a, **k: calls.append(("first", a, k)) or "an answer")
+    listen("ch", lambda *a, **k: calls.append(("second", a, k)))
     listen("other", lambda *a, **k: calls.append(("other", a, k)))
-    assert emit("ch", 1, 2, key="v") is None
+    emit("ch", 1, 2, key="v")  # a listener's answer does not stop the others
     assert calls == [("first", (1, 2), {"key": "v"}), ("second", (1, 2), {"key": "v"})]
+    emit("ch")
+    assert calls[2:] == [("first", (), {}), ("second", (), {})]
+
+
+def test_emit_stops_at_a_listeners_exception():
+    calls: List[str] = []
+
+    def bad() -> None:
+        calls.append("bad")
+        raise KeyError("listener")
+
+    listen("ch", bad)
+    listen("ch", lambda: calls.append("after"))
+    with pytest.raises(KeyError):
+        emit("ch")
+    assert calls == ["bad"]
 
 
 def test_ask_returns_the_first_listeners_answer():
@@ -44,8 +62,12 @@ def test_ask_returns_the_first_listeners_answer():
 
 
 def test_nobody_listening():
-    assert emit("nobody") is None
-    assert ask("nobody", 1) is None
+    calls: List[str] = []
+    listen("somebody", lambda *a: calls.append("somebody"))
+    emit("nobody")
+    assert ask("nobody", 1) is None  # ask's documented answer when nobody listens
+    assert calls == []
+    assert list(bus.listeners) == ["somebody"], "an emit or ask to nobody creates no channel"
 
 
 def test_loud_listen_logs_unheard_emits_and_asks(caplog):
@@ -170,4 +192,26 @@ def test_when_transpire_race_runs_each_callback_exactly_once():
 def test_compat_paths():
     """rel 0.4.9.27 exposed these module globals."""
     assert isinstance(bus.listeners, dict) and isinstance(bus.happenings, dict)
-    assert bus.LOUD is True
+    listen("ch", print)
+    when("ev", print)
+    assert bus.listeners == {"ch": [print]}
+    assert bus.happenings == {"ev": [(print, (), {})]}
+    transpire("ev")
+    assert bus.transpired == {"ev"} and bus.happenings == {}
+
+
+def test_loud_by_default():
+    """A fresh process logs unheard emits without loudListen(True) (the
+    fixture here sets it, so this runs in a process of its own)."""
+    code = (
+        "import logging, sys\n"
+        "logging.basicConfig(stream=sys.stdout, level=logging.DEBUG)\n"
+        "import rel_core, rel_util.bus as bus\n"
+        "rel_core.set_verbose(True)\n"
+        "print('LOUD', bus.LOUD)\n"
+        "bus.emit('void')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=60, check=True).stdout
+    assert "LOUD True" in out
+    assert "emit(void): no one's listening" in out

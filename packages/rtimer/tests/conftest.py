@@ -9,7 +9,6 @@ Every subprocess is bounded by a timeout.
 from __future__ import annotations
 
 import os
-import pty
 import select
 import signal
 import subprocess
@@ -18,11 +17,15 @@ import sysconfig
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Any, Dict, List, Optional
 
 import pytest
 
 TIMEOUT = 20  # seconds: the bound on any one rtimer run
+WINDOWS = sys.platform == "win32"
+#: for the tests that need POSIX: a pseudo-terminal, a /bin/sh fake player, SIGINT
+#: sent to a child (Windows has CTRL_BREAK_EVENT instead: see test_windows.py)
+posix_only = pytest.mark.skipif(WINDOWS, reason="pty, /bin/sh players, kill(SIGINT): POSIX only")
 MODULE = [sys.executable, "-m", "rtimer"]
 
 
@@ -53,7 +56,9 @@ class Sandbox:
         self.bin = root / "bin"
         for folder in (self.home, self.cwd, self.bin):
             folder.mkdir()
-        self.env: Dict[str, str] = {"HOME": str(self.home), "PATH": str(self.bin)}
+        # ~ is HOME on POSIX and USERPROFILE on Windows.
+        self.env: Dict[str, str] = {"HOME": str(self.home), "USERPROFILE": str(self.home),
+                                    "PATH": str(self.bin)}
         for name in ("SYSTEMROOT", "PYTHONPATH"):
             if name in os.environ:
                 self.env[name] = os.environ[name]
@@ -82,15 +87,17 @@ class Sandbox:
                               capture_output=True, text=True, timeout=timeout)
         return Result(done.returncode, done.stdout, done.stderr, time.monotonic() - start)
 
-    def start(self, *args: str) -> subprocess.Popen:
+    def start(self, *args: str, **popen: Any) -> subprocess.Popen:
         """Start rtimer with stdout and stderr piped (the caller bounds it)."""
         return subprocess.Popen([*MODULE, *args], cwd=self.cwd, env=self.env, text=True,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, **popen)
 
     def run_in_pty(self, *args: str, interrupt_after: Optional[str] = None,
                    timeout: float = TIMEOUT) -> Result:
         """Run rtimer with stdin/stdout/stderr on a pseudo-terminal; with
         ``interrupt_after``, send SIGINT once that text has been printed."""
+        import pty  # POSIX only
+
         master, slave = pty.openpty()
         start = time.monotonic()
         proc = subprocess.Popen([*MODULE, *args], cwd=self.cwd, env=dict(self.env, TERM="xterm"),

@@ -9,7 +9,7 @@ import signal
 import time
 
 import pytest
-from conftest import TIMEOUT, Sandbox, console_script
+from conftest import TIMEOUT, Sandbox, console_script, posix_only
 
 USAGE = "usage: rtimer [options] [seconds] [minutes] [hours] [update_increment]"
 BAR = re.compile(r"\[#*-*\] +\d+%  elapsed \d+:\d\d  remaining \d+:\d\d")
@@ -91,6 +91,26 @@ def test_verbose_logs_rel_events_to_stderr(sandbox: Sandbox) -> None:
     assert_no_traceback(result.stderr)
 
 
+def test_verbose_turns_rel_debug_mode_on(sandbox: Sandbox) -> None:
+    result = sandbox.run("-v", "--no-sound", "1")
+    assert result.returncode == 0
+    assert re.search(r"^rel: debug mode on the \w+ registrar \(slow callback threshold 0\.1 s\)$",
+                     result.stderr, re.M), result.stderr
+
+
+def test_verbose_shows_debug_warnings(sandbox: Sandbox) -> None:
+    """With a 1 us threshold (REL_DEBUG) every callback is slow: -v shows
+    the warnings, naming rtimer's own callbacks."""
+    sandbox.env["REL_DEBUG"] = "0.000001"
+    result = sandbox.run("-v", "--no-sound", "1")
+    assert result.returncode == 0
+    assert re.search(r"^rel: slow callback Timer\.update \(.*rtimer[/\\]timer\.py:\d+\), of the "
+                     r"timer \(delay [\d.]+ s\), took [\d.]+ s \(threshold 1e-06 s\)$",
+                     result.stderr, re.M), result.stderr
+    assert_no_traceback(result.stderr)
+
+
+@posix_only
 # -- Ctrl-C -----------------------------------------------------------------------------------
 
 def test_sigint_mid_countdown_prints_elapsed_and_exits_130(sandbox: Sandbox) -> None:
@@ -109,6 +129,7 @@ def test_sigint_mid_countdown_prints_elapsed_and_exits_130(sandbox: Sandbox) -> 
     assert re.fullmatch(r"stopped after 0:0[1-9]\.\d of 0:30\n", out), out
     assert err == ""
 
+@posix_only
 
 def test_sigint_under_a_terminal(sandbox: Sandbox) -> None:
     result = sandbox.run_in_pty("--no-sound", "30", interrupt_after="elapsed 0:01")
@@ -117,6 +138,7 @@ def test_sigint_under_a_terminal(sandbox: Sandbox) -> None:
     assert_no_traceback(result.stdout)
 
 
+@posix_only
 # -- output on a terminal -----------------------------------------------------------------------
 
 def test_terminal_live_line_redrawn_in_place(sandbox: Sandbox) -> None:
@@ -132,12 +154,14 @@ def test_terminal_live_line_redrawn_in_place(sandbox: Sandbox) -> None:
     assert frames[-1] == "[" + "#" * 40 + "] 100%  elapsed 0:02  remaining 0:00\r\ntime's up!\r\n"
     assert "Traceback" not in out
 
+@posix_only
 
 def test_terminal_increment_is_irrelevant_to_the_live_line(sandbox: Sandbox) -> None:
     result = sandbox.run_in_pty("--no-sound", "2", "0", "0", "60")
     assert result.returncode == 0
     assert len(result.stdout.split("\r\x1b[K")) - 1 >= 3
 
+@posix_only
 
 def test_terminal_quiet(sandbox: Sandbox) -> None:
     result = sandbox.run_in_pty("--quiet", "--no-sound", "1")
@@ -191,6 +215,7 @@ def check_bad_input(result) -> None:
     assert_no_traceback(result.stderr)
 
 
+@posix_only
 # -- the alarm --------------------------------------------------------------------------------------
 
 def test_bell_when_no_media(sandbox: Sandbox) -> None:
@@ -203,12 +228,13 @@ def test_bell_when_no_media(sandbox: Sandbox) -> None:
 
 
 def test_bell_when_no_player(sandbox: Sandbox) -> None:
-    sandbox.media("alarm.wav")
+    sandbox.media("alarm.ogg")  # not .wav: Windows plays those with winsound
     result = sandbox.run("--quiet", "1")
     assert result.returncode == 0
     assert result.stdout == "time's up!\n\a"
     assert result.stderr.startswith("rtimer: no player found (mpv, ffplay,")
 
+@posix_only
 
 def test_no_sound_neither_player_nor_bell(sandbox: Sandbox) -> None:
     sandbox.media("alarm.wav")
@@ -219,6 +245,7 @@ def test_no_sound_neither_player_nor_bell(sandbox: Sandbox) -> None:
     assert not record.exists()
 
 
+@posix_only
 @pytest.mark.parametrize("player, args", [
     ("mpv", ["--no-video", "--no-terminal"]),
     ("ffplay", ["-nodisp", "-autoexit", "-loglevel", "quiet"]),
@@ -235,6 +262,7 @@ def test_player_argv(sandbox: Sandbox, player: str, args: list) -> None:
         str(sandbox.bin / player).encode(), *(a.encode() for a in args),
         str(media / "alarm.wav").encode(), b"END", b""]
 
+@posix_only
 
 def test_first_player_on_the_list_wins(sandbox: Sandbox) -> None:
     sandbox.media("alarm.wav")
@@ -246,6 +274,7 @@ def test_first_player_on_the_list_wins(sandbox: Sandbox) -> None:
 
 SHELLY = "$(touch pwned); touch pwned2 `touch pwned3` 'q' \"dq\" | & > x.mp3"
 
+@posix_only
 
 def test_media_name_with_shell_metacharacters_is_one_argument(sandbox: Sandbox) -> None:
     media = sandbox.media(SHELLY, ".hidden-not-media")
@@ -263,6 +292,7 @@ def test_media_name_with_shell_metacharacters_is_one_argument(sandbox: Sandbox) 
         assert not [p for p in folder.iterdir() if p.name.startswith("pwned")], folder
     assert sorted(p.name for p in media.iterdir()) == sorted([SHELLY, ".hidden-not-media", "subfolder"])
 
+@posix_only
 
 def test_each_run_plays_a_file_of_the_folder(sandbox: Sandbox) -> None:
     media = sandbox.media("a.wav", "b.wav")
@@ -274,6 +304,7 @@ def test_each_run_plays_a_file_of_the_folder(sandbox: Sandbox) -> None:
     for run in runs:
         assert run.split(b"\0")[-1] in (str(media / "a.wav").encode(), str(media / "b.wav").encode())
 
+@posix_only
 
 def test_path_flag_chooses_the_media_folder(sandbox: Sandbox) -> None:
     folder = sandbox.root / "sounds"
@@ -283,6 +314,7 @@ def test_path_flag_chooses_the_media_folder(sandbox: Sandbox) -> None:
     assert sandbox.run("-p", str(folder), "1").returncode == 0
     assert record.read_bytes().split(b"\0")[-3] == str(folder / "ding.ogg").encode()
 
+@posix_only
 
 def test_sigint_during_the_alarm_silences_it_exit_0(sandbox: Sandbox) -> None:
     sleep = shutil.which("sleep") or "/bin/sleep"

@@ -84,6 +84,14 @@ def test_live_line_fits_the_terminal(monkeypatch: pytest.MonkeyPatch, columns: i
     assert ("[" in live.line(0)) == (columns >= 60)
 
 
+def test_live_line_on_a_terminal_of_unknown_width(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A new pseudo-terminal reports 0 columns; shutil.get_terminal_size() passes that on
+    # before Python 3.11 (3.11 substitutes its fallback, 80): the line must not be cut to nothing.
+    monkeypatch.setattr(display.shutil, "get_terminal_size", lambda: os.terminal_size((0, 0)))
+    live = display.LiveLine(io.StringIO(), 2)
+    assert live.line(1) == "[" + "#" * 20 + "-" * 20 + "]  50%  elapsed 0:01  remaining 0:01"
+
+
 def test_choose() -> None:
     class Tty(io.StringIO):
         def isatty(self) -> bool:

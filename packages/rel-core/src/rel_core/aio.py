@@ -98,6 +98,7 @@ def run(coro: Awaitable[Any], callback: Optional[Callable[..., Any]] = None, *ar
             raise outcome
 
     def done(t: asyncio.Future[Any]) -> None:
+        outcome: Any
         if t.cancelled():
             outcome, failed = asyncio.CancelledError(), True
         elif t.exception() is not None:

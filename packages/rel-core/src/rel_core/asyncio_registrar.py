@@ -19,10 +19,16 @@ asyncio's loop only tells it when to look.
 * A call from another thread is queued by the base engine, which wakes the
   loop with ``loop.call_soon_threadsafe``: nothing rel does from another
   thread touches the loop's internals.
-* Signals go on ``loop.add_signal_handler`` (main thread only, as for every
-  registrar): asyncio owns the signal wake-up fd, rel never takes it over.
-  ``delete()`` of the last watcher of a signal puts back the handler it had
-  before rel.
+* Signals go through rel's own routing (``signals.py``), as on every
+  registrar: rel's one handler queues the delivery and wakes the loop with
+  ``call_soon_threadsafe``; rel never takes a wake-up fd that asyncio holds,
+  and asyncio's own ``add_signal_handler`` handlers keep working beside rel's
+  (main thread only; ``delete()`` of the last watcher puts back the handler
+  from before rel).
+* An fd closed while registered is forgotten by epoll without a word, and by
+  asyncio's loop too: with no timer armed, a ``call_later`` of IDLE_AUDIT
+  seconds that finds no pass has run since looks for such fds, as the other
+  registrars' silent waits do (a busy loop never pays for it).
 
 Which loop: the running loop of the thread that creates the registrar, arms a
 watcher or awaits :func:`rel_core.aio.dispatch`, if there is one; otherwise the
@@ -41,17 +47,16 @@ awaitable ``rel_core.aio.dispatch()``. Inside a pass of a dispatching rel,
 from __future__ import annotations
 
 import asyncio
-import errno
 import os
 import selectors
-import signal as _signal
+import sys
 import threading
 import time
 from asyncio.events import _get_running_loop
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
+from . import registrar as _engine
 from .listener import Signal, Timer
-from .logs import logger
 from .selector import SelectorRegistrar
 
 _READ = selectors.EVENT_READ
@@ -59,6 +64,16 @@ _WRITE = selectors.EVENT_WRITE
 _get_ident = threading.get_ident
 
 Ready = Tuple[Tuple[int, int], ...]
+
+
+def _new_loop() -> asyncio.AbstractEventLoop:
+    """The policy's new loop (uvloop's, once installed); on Windows a selector
+    loop, since the default proactor loop has no ``add_reader``."""
+    if sys.platform == "win32" and isinstance(
+            asyncio.get_event_loop_policy(),
+            getattr(asyncio, "WindowsProactorEventLoopPolicy", ())):
+        return asyncio.SelectorEventLoop()
+    return asyncio.new_event_loop()
 
 
 class _LoopSelector:
@@ -174,6 +189,9 @@ class AsyncioRegistrar(SelectorRegistrar):
 
     name = "asyncio"
     _REPORTS_KEYS = False
+    # The wait (a pass's dict.pop) never blocks, so the engine's idle audit
+    # never triggers: the registrar runs its own (_on_idle).
+    _FORGETS_CLOSED = False
 
     def __init__(self, loop: Optional[asyncio.AbstractEventLoop] = None) -> None:
         """``loop``: the asyncio loop to run on (default: see the module docstring)."""
@@ -186,6 +204,8 @@ class AsyncioRegistrar(SelectorRegistrar):
         self._once = False  # loop(): finish after one pass
         self._error: Optional[BaseException] = None  # a callback's, for whoever waits
         self._tasks = 0  # coroutines started by rel_core.aio.run(), not delivered yet
+        self._idle_handle: Optional[asyncio.TimerHandle] = None  # the closed-fd audit
+        self._idle_tick = -1  # self.tick when it was placed
         super().__init__()
         # A loop from the start, so that an fd asyncio refuses (a regular file,
         # for epoll) fails at the call that registers it.
@@ -206,6 +226,7 @@ class AsyncioRegistrar(SelectorRegistrar):
         self._selector = _LoopSelector(self._pass)  # type: ignore[assignment]
         self._error_only = set()
         self._parked = set()
+        self._counted = False  # no select() room to count: asyncio holds the fds
         # A pass costs what _run() costs to start, so the names it binds at its
         # start are made cheap: the wait is a C call (dict.pop of the fds that
         # woke this pass, under the one timeout a pass is run with, 0.0), and
@@ -243,6 +264,8 @@ class AsyncioRegistrar(SelectorRegistrar):
                 self._sync_timer()
         elif self._timer_handle is not None:
             self._sync_timer()
+        if self._idle_handle is None and self._io_count and not self._timers.live:
+            self._place_idle()
         # has_work(), its common answer first: a live I/O watcher means yes.
         if self._finish is not None and (self._once or not self._running
                                          or not self._io_count and not self.has_work()):
@@ -252,9 +275,21 @@ class AsyncioRegistrar(SelectorRegistrar):
         self._timer_handle = self._timer_due = None
         self._pass()
 
-    def _on_signal_delivered(self, sig: int) -> None:
-        self._sigq.append(sig)
-        self._pass()
+    def _place_idle(self) -> None:
+        loop = self._loop
+        if loop is not None:
+            self._idle_tick = self.tick
+            self._idle_handle = loop.call_later(_engine.IDLE_AUDIT, self._on_idle)
+
+    def _on_idle(self) -> None:
+        """IDLE_AUDIT seconds on: if no pass ran meanwhile and no timer is
+        armed, look for fds closed while registered (see the module docstring)."""
+        self._idle_handle = None
+        if self.tick == self._idle_tick and not self._timers.live:
+            self._audit_fds()
+            self._pass()  # may end rel; runs the ondrop hooks' timers
+        elif self._io_count and not self._timers.live:
+            self._place_idle()
 
     def _failed(self, exc: BaseException) -> None:
         """A callback raised ``exc``: it ends the dispatch (or awaitable) that
@@ -296,6 +331,9 @@ class AsyncioRegistrar(SelectorRegistrar):
         loop = self._loop
         if due is None or loop is None:
             return
+        if self._idle_handle is not None:  # a timer wakes the loop sooner: no audit then
+            self._idle_handle.cancel()
+            self._idle_handle = None
         self._timer_due = due
         self._timer_handle = loop.call_at(loop.time() + (due - time.monotonic()), self._on_timer)
 
@@ -340,7 +378,7 @@ class AsyncioRegistrar(SelectorRegistrar):
         self._attach()
         loop = self._loop
         if loop is None:
-            loop = self._own_loop = asyncio.new_event_loop()
+            loop = self._own_loop = _new_loop()
             self._bind(loop)
         return loop
 
@@ -353,9 +391,6 @@ class AsyncioRegistrar(SelectorRegistrar):
             for fd, exc in self._selector.bind(loop):  # type: ignore[attr-defined]
                 self._kmask.pop(fd, None)
                 self._drop_fd(fd, exc)
-            if threading.current_thread() is threading.main_thread():
-                for sig in self._signals:
-                    loop.add_signal_handler(sig, self._on_signal_delivered, sig)
             self._sync_timer()
             if self._calls or self._sigq:
                 loop.call_soon(self._pass)
@@ -372,10 +407,9 @@ class AsyncioRegistrar(SelectorRegistrar):
                 self._timer_handle.cancel()
                 self._timer_handle = self._timer_due = None
             self._selector.unbind()  # type: ignore[attr-defined]
-            if not loop.is_closed() and threading.current_thread() is threading.main_thread():
-                for sig in self._signals:
-                    loop.remove_signal_handler(sig)
-                    self._put_back_python_handler(sig)
+            if self._idle_handle is not None:
+                self._idle_handle.cancel()
+                self._idle_handle = None
             if loop is self._own_loop and not loop.is_running():
                 self._own_loop = None
                 loop.close()
@@ -398,8 +432,8 @@ class AsyncioRegistrar(SelectorRegistrar):
         if self._finish is not None and not self._in_pass:
             self._poke()
 
-    def _disarm_timer(self, t: Timer) -> None:
-        super()._disarm_timer(t)
+    def _disarm_timer(self, t: Timer, gen: Optional[int] = None) -> None:
+        super()._disarm_timer(t, gen)
         if self._finish is not None and not self._in_pass:
             self._poke()
 
@@ -411,55 +445,11 @@ class AsyncioRegistrar(SelectorRegistrar):
     def has_work(self) -> bool:
         return bool(self._tasks) or super().has_work()
 
-    # -- signals: asyncio's add_signal_handler --------------------------------------------
-    def _arm_signal(self, w: Signal) -> None:
-        if self._moved_to is not None:
-            return self._forward("_arm_signal", (w,))
-        with self._lock:
-            if w.active:
-                return None
-            if threading.current_thread() is not threading.main_thread():
-                logger.info("rel: signal(%d) not armed: signal handlers can only be set "
-                            "from the main thread, and this is %s",
-                            w.sig, threading.current_thread().name)
-                return None
-            watchers = self._signals.get(w.sig)
-            if watchers is None:
-                old = _signal.getsignal(w.sig)
-                loop = self._ensure_loop()
-                try:
-                    loop.add_signal_handler(w.sig, self._on_signal_delivered, w.sig)
-                except RuntimeError as exc:  # asyncio's word for SIGKILL & co
-                    raise OSError(errno.EINVAL, "signal %d: %s" % (w.sig, exc)) from None
-                self._old_handlers[w.sig] = old
-                watchers = self._signals[w.sig] = []
-            watchers.append(w)
-            w.active = True
-            return None
-
+    # -- signals: signals.py, as every registrar; a deletion may end rel --------------
     def _disarm_signal(self, w: Signal) -> None:
         super()._disarm_signal(w)
         if self._finish is not None and not self._in_pass:
             self._poke()
-
-    def _restore_signal(self, sig: int) -> None:
-        del self._signals[sig]
-        if threading.current_thread() is threading.main_thread():
-            loop = self._loop
-            if loop is not None and not loop.is_closed():
-                loop.remove_signal_handler(sig)
-            self._put_back_python_handler(sig, self._old_handlers.pop(sig, _signal.SIG_DFL))
-        else:
-            self._old_handlers.pop(sig, None)
-            logger.info("rel: signal %d keeps rel's handler: handlers can only be "
-                        "restored from the main thread", sig)
-
-    def _put_back_python_handler(self, sig: int, old: Any = None) -> None:
-        # asyncio's remove_signal_handler leaves SIG_DFL: rel promises the
-        # handler from before rel (while rebinding: the one from before rel too).
-        if old is None:
-            old = self._old_handlers.get(sig, _signal.SIG_DFL)
-        _signal.signal(sig, old if old is not None else _signal.SIG_DFL)
 
     # -- running --------------------------------------------------------------------------
     def _sync_loop(self, what: str, make: bool = True) -> asyncio.AbstractEventLoop:
@@ -485,10 +475,11 @@ class AsyncioRegistrar(SelectorRegistrar):
         if loop.is_running():
             return None  # running in another thread
         try:
-            self._claim()
+            successor = self._claim(True)
         except RuntimeError:
             return None
-        self._running = True
+        if successor is not None:
+            return successor.dispatch()  # type: ignore[no-any-return]
         try:
             if self.has_work():
                 self._serve(loop, once=False)
@@ -503,10 +494,14 @@ class AsyncioRegistrar(SelectorRegistrar):
         not wait, with ``nonblock`` or when nothing is registered)."""
         if self._moved_to is not None:
             return self._moved_to.loop(nonblock)
+        if self._in_pass:  # as on every registrar (the base's _claim says so)
+            raise RuntimeError("rel: the loop cannot be run from inside one of its callbacks")
         loop = self._sync_loop("loop")
         if loop.is_running():
             raise RuntimeError("rel: the loop is already running in another thread")
-        self._claim()
+        successor = self._claim(False)
+        if successor is not None:
+            return successor.loop(nonblock)  # type: ignore[no-any-return]
         try:
             if nonblock or not self.has_work():
                 loop.call_soon(self._pass)
@@ -522,6 +517,8 @@ class AsyncioRegistrar(SelectorRegistrar):
         self._finish = loop.stop
         if self._calls:
             loop.call_soon(self._pass)
+        if self._idle_handle is None and self._io_count and not self._timers.live:
+            self._place_idle()
         try:
             loop.run_forever()
         finally:
@@ -555,6 +552,8 @@ class AsyncioRegistrar(SelectorRegistrar):
         self._finish = finish
         if self._calls:
             loop.call_soon(self._pass)
+        if self._idle_handle is None and self._io_count and not self._timers.live:
+            self._place_idle()
         try:
             await done
         finally:

@@ -7,6 +7,7 @@ rel-registrars by name.
 
 from __future__ import annotations
 
+import select
 import sys
 from typing import Dict, List, Type
 
@@ -28,6 +29,12 @@ DISTRIBUTIONS: Dict[str, str] = {
     "select": "rel-registrars",
     "selectors": "rel-core",
     "asyncio": "rel-core",
+}
+# The select module call each classic name needs: where it is missing, no
+# distribution can provide that registrar, and the ImportError says so (on
+# Windows only select's and selectors' exist).
+NEEDS: Dict[str, str] = {
+    "epoll": "epoll", "kqueue": "kqueue", "devpoll": "devpoll", "poll": "poll", "select": "select",
 }
 # Accepted so that old configurations still start; never available.
 RETIRED = {"pyevent": "pyevent no longer builds on Python 3; rel replaces it"}
@@ -63,6 +70,10 @@ def load(method: str) -> Type[Registrar]:
         raise ImportError("%r: %s" % (method, RETIRED[method]))
     ep = _entry_points().get(method)
     if ep is None:
+        call = NEEDS.get(method)
+        if call is not None and not hasattr(select, call):
+            raise ImportError("%r does not run on this platform (%s): it needs select.%s, "
+                              "which exists only elsewhere" % (method, sys.platform, call))
         if method in DISTRIBUTIONS:
             raise ImportError("%r lives in the %s distribution, which is not installed "
                               "(pip install %s)" % (method, DISTRIBUTIONS[method], DISTRIBUTIONS[method]))

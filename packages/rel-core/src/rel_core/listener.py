@@ -14,10 +14,11 @@ return value is then ignored. A callback that raises counts as falsy.
 from __future__ import annotations
 
 import numbers
-import os
 import signal as _signal
+import sys
 from typing import TYPE_CHECKING, Any, Callable, Optional, Union
 
+from . import _platform
 from .logs import Basic
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -71,11 +72,10 @@ def fileno_of(sock: FileLike) -> int:
 
 
 def check_open(fd: int) -> None:
-    """Raise OSError (EBADF) naming ``fd`` if it is not an open file."""
-    try:
-        os.fstat(fd)
-    except OSError as exc:
-        raise OSError(exc.errno, "fd %d is not open: %s" % (fd, exc.strerror)) from None
+    """Raise OSError naming ``fd`` unless it can be watched here: an open fd
+    (EBADF otherwise) on POSIX; on Windows, an open socket (a closed handle,
+    a pipe or a file is refused: select() takes sockets only there)."""
+    _platform.check_watchable(fd)
 
 
 def seconds(delay: Any) -> float:
@@ -90,6 +90,7 @@ def seconds(delay: Any) -> float:
 
 
 def _name(cb: Any) -> str:
+    cb = getattr(cb, "__wrapped__", cb)  # debug mode's timing closure: name what it wraps
     owner = getattr(cb, "__self__", None)
     name = getattr(cb, "__name__", repr(cb))
     return "%s.%s" % (type(owner).__name__, name) if owner is not None else name
@@ -102,7 +103,7 @@ class Timer(Basic):
     of a re-arm is measured from when the callback returned.
     """
 
-    __slots__ = ("registrar", "cb", "args", "delay", "_seq", "_gen")
+    __slots__ = ("registrar", "cb", "args", "delay", "_seq", "_gen", "_intent")
 
     def __init__(self, registrar: Registrar, delay: Optional[float], cb: Callable[..., Any],
                  *args: Any) -> None:
@@ -113,6 +114,9 @@ class Timer(Basic):
         self.delay: Optional[float] = None
         self._seq: Optional[int] = None  # seq of our live heap entry; None: not armed
         self._gen = 0  # bumped by add()/delete(), so a callback's own call wins
+        # What a call not yet applied by the loop (made from another thread)
+        # will make of it: True armed, False not; None when nothing is on its way.
+        self._intent: Optional[bool] = None
         if delay is not None:
             self.add(delay)
 
@@ -137,14 +141,16 @@ class Timer(Basic):
     def delete(self, dereference: bool = False) -> None:
         """Disarm the timer; with ``dereference`` also drop its callback."""
         self._gen += 1
-        self.registrar._disarm_timer(self)
+        self.registrar._cancel_timer(self)
         if dereference:
             self.cb = None
             self.args = None
 
     def pending(self) -> bool:
-        """Whether the timer is armed."""
-        return self._seq is not None
+        """Whether the timer is armed (or will be, once the loop applies an
+        ``add()`` made from another thread: the caller's own call counts)."""
+        intent = self._intent
+        return self._seq is not None if intent is None else intent
 
 
 class SocketIO(Basic):
@@ -152,10 +158,14 @@ class SocketIO(Basic):
 
     Each time the event happens ``cb(*args)`` runs; a truthy return keeps the
     watcher armed (or any return, after :meth:`persistent`).
+
+    An fd closed while registered is dropped by the engine (with a log line),
+    and ``ondrop()``, if set, runs once: how a writer holding data for that
+    fd hears of it.
     """
 
     __slots__ = ("registrar", "evtype", "kind", "sock", "fd", "subname", "cb", "args",
-                 "persist", "active", "internal", "_gen", "_timer")
+                 "persist", "active", "internal", "ondrop", "_gen", "_timer")
 
     def __init__(self, registrar: Registrar, evtype: str, sock: FileLike, cb: Callable[..., Any],
                  *args: Any, arm: bool = True) -> None:
@@ -173,6 +183,9 @@ class SocketIO(Basic):
         self.persist = False
         self.active = False
         self.internal = False  # the loop's own watchers: not counted, not aborted
+        #: called once (no arguments, in the loop) if the engine drops this
+        #: watcher because its fd was closed while registered
+        self.ondrop: Optional[Callable[[], Any]] = None
         self._gen = 0
         self._timer: Optional[Timer] = None
         if arm:
@@ -230,21 +243,22 @@ class Signal(Basic):
     ``rel`` logger says why, instead of raising.
     """
 
-    __slots__ = ("registrar", "sig", "cb", "args", "active")
+    __slots__ = ("registrar", "sig", "cb", "args", "active", "_timer")
 
     def __init__(self, registrar: Registrar, sig: int, cb: Callable[..., Any], *args: Any,
                  arm: bool = True) -> None:
         _check_callable(cb)
         if isinstance(sig, bool) or not isinstance(sig, int):
             raise TypeError("sig must be a signal number, not %r" % (sig,))
-        valid = _signal.valid_signals() if hasattr(_signal, "valid_signals") else range(1, 65)
-        if sig not in valid:
-            raise ValueError("%d is not a valid signal number" % (sig,))
+        if sig not in _signal.valid_signals():
+            raise ValueError("%d is not a valid signal number here (%s has %s)"
+                             % (sig, sys.platform, ", ".join(_platform.signal_names())))
         self.registrar = registrar
         self.sig = sig
         self.cb = cb
         self.args = args
         self.active = False
+        self._timer: Optional[Timer] = None
         if arm:
             self.add()
 
@@ -252,12 +266,23 @@ class Signal(Basic):
         return '<Signal Object | %s | Callback:"%s">' % (self.sig, _name(self.cb))
 
     def add(self, delay: Optional[float] = None) -> None:
-        """Start handling the signal (``delay`` is accepted for rel's signature)."""
+        """Start handling the signal. With ``delay``, also run the callback once
+        after ``delay`` seconds if the watcher is still armed then (as rel)."""
         self.registrar._arm_signal(self)
+        if delay is not None:
+            if self._timer is None:
+                self._timer = Timer(self.registrar, None, self._on_delay)
+            self._timer.add(delay)
+
+    def _on_delay(self) -> None:
+        if self.active:
+            self.cb(*self.args)
 
     def delete(self) -> None:
         """Stop; the last watcher of a signal puts its previous handler back."""
         self.registrar._disarm_signal(self)
+        if self._timer is not None:
+            self._timer.delete()
 
     def reset(self) -> None:
         """Put back the handler the signal had before rel, disarming every
@@ -273,18 +298,18 @@ class Event:
     """pyevent's event: ``callback(ev, handle, fired_evtype, arg)``.
 
     ``evtype`` is a mask of EV_READ, EV_WRITE, EV_SIGNAL and EV_PERSIST; 0 or
-    EV_TIMEOUT makes a pure timer. ``add(timeout)`` arms it, with a timeout
+    EV_TIMEOUT makes a pure timer. ``add(delay)`` arms it, with a timeout
     after which the callback runs with EV_TIMEOUT. Unless EV_PERSIST is set,
     the event is deleted (every part of it) before its callback runs, so the
     callback may ``add()`` it again; as in libevent 1.4, a timeout deletes even
     a persistent event.
     """
 
-    def __init__(self, registrar: Registrar, callback: Callable[..., Any], arg: Any = None,
+    def __init__(self, registrar: Registrar, cb: Callable[..., Any], arg: Any = None,
                  evtype: int = 0, handle: Any = None) -> None:
-        _check_callable(callback)
+        _check_callable(cb)
         self.registrar = registrar
-        self.callback = callback
+        self.callback = cb
         self.arg = arg
         self.evtype = evtype or EV_TIMEOUT
         self.handle = handle
@@ -302,10 +327,10 @@ class Event:
     def __repr__(self) -> str:
         return "<Event Object | evtype %d | Callback:\"%s\">" % (self.evtype, _name(self.callback))
 
-    def add(self, timeout: Optional[float] = None) -> None:
-        """Arm the event, with an optional timeout in seconds."""
-        if timeout is not None:
-            self.timeout.add(timeout)
+    def add(self, delay: Optional[float] = None) -> None:
+        """Arm the event; with ``delay`` (seconds), also time it out then."""
+        if delay is not None:
+            self.timeout.add(delay)
         for child in self.children:
             child.add()
 

@@ -20,10 +20,10 @@ verbose = False
 _handler: logging.Handler | None = None
 
 
-def set_verbose(flag: bool) -> None:
+def set_verbose(isverb: bool) -> None:
     """Turn event logging (DEBUG lines on the ``rel`` logger) on or off."""
     global verbose
-    verbose = bool(flag)
+    verbose = bool(isverb)
     if verbose:
         show(logging.DEBUG)
     log("set_verbose %s" % (verbose,))
@@ -37,14 +37,24 @@ def show(level: int) -> None:
         logger.setLevel(level)
     if _handler is None and not logger.handlers and not logging.getLogger().handlers:
         _handler = logging.StreamHandler(sys.stderr)
-        _handler.setFormatter(logging.Formatter("rel %(message)s"))
+        _handler.setFormatter(_Prefixed("%(message)s"))
         logger.addHandler(_handler)
 
 
-def log(*msg: Any) -> None:
-    """Log ``msg`` (joined by spaces) at DEBUG when verbose; free otherwise."""
+class _Prefixed(logging.Formatter):
+    """``rel <message>``, as rel printed, but not ``rel rel: ...`` for the
+    messages that name rel already."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        return text if text.startswith("rel:") else "rel " + text
+
+
+def log(text: Any, *more: Any) -> None:
+    """Log ``text`` (and ``more``, joined by spaces) at DEBUG when verbose;
+    free otherwise."""
     if verbose:
-        logger.debug(" ".join(str(m) for m in msg))
+        logger.debug(" ".join(str(m) for m in (text,) + more))
 
 
 class Basic:

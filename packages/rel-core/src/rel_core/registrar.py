@@ -1,8 +1,13 @@
 """The engine: :class:`Registrar` owns everything but the poller's system call.
 
-It holds the watcher tables, the timer heap, signal delivery, the cross-thread
-wake-up and the loop. A subclass supplies only the poller primitive (see "The
-poller primitive" below), so each OS poller is one small module.
+It holds the watcher tables, the timer heap and the loop: the one place where
+callbacks are called. Two concerns that cross threads live in modules of their
+own: signal delivery (``signals.py``: handlers, the wake-up fd, restore rules)
+and the loop's thread with the calls queued for it from other threads
+(``calls.py``: ``loop_thread_only``, draining, switching registrar), which
+:class:`Registrar` inherits from. A subclass supplies only the waiting
+strategy, the poller primitive (see "The poller primitive" below), so each OS
+poller is one small module.
 
 How one iteration runs (``_run``), and the invariants it keeps:
 
@@ -44,23 +49,32 @@ time, from the loop thread while it runs):
 
 from __future__ import annotations
 
-import collections
-import functools
-import signal as _signal
-import threading
+import os
+import sys
 import time
-from typing import Any, Callable, Deque, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional
 
 from . import logs
+from .calls import LoopThread, _get_ident, loop_thread_only
 from .errors import AbortBranch
-from .listener import ERROR, READ, WRITE, Event, FileLike, Signal, SocketIO, Timer, check_open
-from .logs import Basic, logger
+from .listener import ERROR, READ, WRITE, Event, FileLike, Signal, SocketIO, Timer
+from .iotable import IOTable
+from .logs import logger
+from .signals import SignalDelivery
 from .timerheap import TimerHeap
 from .wakeup import Waker
 
 # The longest single wait: far-future timers still get a fresh look once a day
 # (asyncio's MAXIMUM_SELECT_TIMEOUT), and no poller is asked for more than it takes.
 MAX_WAIT = 24 * 3600.0
+# With no timer armed, a poller that forgets a closed fd without a word (epoll,
+# kqueue: ``_FORGETS_CLOSED``) waits this long rather than forever, and after
+# such a silent wait the engine looks for watchers whose fd was closed while
+# registered (``_audit_fds``): otherwise dispatch() would wait for them for
+# ever. A busy loop never pays for it; an idle one wakes once per IDLE_AUDIT.
+IDLE_AUDIT = 10.0
+
+_loop_thread_only = loop_thread_only  # its name before calls.py
 
 # rel 0.4.9.27 slept SLEEP_SEC between polls (SLEEP_TURBO while writes were
 # pending). This engine blocks in the poller instead, so neither costs latency:
@@ -82,30 +96,7 @@ def set_turbo(s: float) -> None:
     SLEEP_TURBO = s
 
 
-_get_ident = threading.get_ident
-
-
-def _loop_thread_only(method: Callable[..., Any]) -> Callable[..., Any]:
-    """Run ``method`` now if no loop is running or we are its thread; otherwise
-    queue it for the loop thread and wake the loop."""
-
-    @functools.wraps(method)
-    def wrapper(self: Registrar, *args: Any) -> Any:
-        if self._moved_to is not None:
-            return self._forward(method.__name__, args)
-        if self._owner == _get_ident():
-            return method(self, *args)
-        with self._lock:
-            if self._owner is None:  # the loop cannot start while we hold the lock
-                return method(self, *args)
-            self._calls.append((method, args))
-        self._waker.wake()
-        return None
-
-    return wrapper
-
-
-class Registrar(Basic):
+class Registrar(IOTable):
     """A complete event loop, minus the poller (see the module docstring).
 
     Public methods are safe to call from any thread. ``read``, ``write``,
@@ -115,32 +106,37 @@ class Registrar(Basic):
 
     #: the name this registrar is known by in ``initialize()``
     name = "?"
-    _WANT_READ = 1
-    _WANT_WRITE = 2
-    _WANT_ERROR = 4
     _READY_READ = 1
     _READY_WRITE = 2
     _READY_ERROR = 4
     _REPORTS_KEYS = False
+    #: the poller forgets an fd closed while registered, reporting nothing
+    #: (epoll, kqueue): the loop audits its fds when idle (see IDLE_AUDIT)
+    _FORGETS_CLOSED = True
     _poller_probe: Optional[Callable[[int], int]] = None
 
     def __init__(self) -> None:
+        LoopThread.__init__(self)  # _owner, _running, _calls, _lock, _moved_to
         self._io: Dict[int, List[Optional[SocketIO]]] = {}  # {fd: [reader, writer, error watcher]}
         self._kmask: Dict[int, int] = {}  # {fd: interest mask given to the poller}
         self._io_count = 0  # armed user I/O watchers
         self._timers = TimerHeap()
-        self._signals: Dict[int, List[Signal]] = {}  # {signum: [watcher]}, in arming order
-        self._old_handlers: Dict[int, Any] = {}  # {signum: handler before rel's}
-        self._sigq: Deque[int] = collections.deque()  # signals delivered, not yet handled
-        self._calls: Deque[Tuple[Callable[..., Any], Tuple[Any, ...]]] = collections.deque()
-        self._lock = threading.RLock()
-        self._owner: Optional[int] = None  # thread ident running loop()/dispatch()
-        self._running = False  # dispatch() is looping
-        self._moved_to: Optional[Registrar] = None
         self.tick = 0
         self._poller_open()
         self._ready_bits = (self._READY_READ, self._READY_WRITE, self._READY_ERROR)
         self._open_waker()
+        self._chan_watch: Optional[SocketIO] = None  # on rel's signal wake-up channel
+        self._sigs = SignalDelivery(self._waker.wake, self._watch_channel)
+        # The loop reads these two at every pass: the delivery's own dict and
+        # deque (never replaced), bound here.
+        self._signals = self._sigs.watchers  # {signum: [Signal]}
+        self._sigq = self._sigs.queue  # signals delivered, not yet handled
+        if "REL_DEBUG" in os.environ or "rel_core.debug" in sys.modules:
+            # Diagnostics may be wanted: they instrument this instance (see
+            # debug.py). Otherwise nothing of them is even imported.
+            from . import debug
+
+            debug.on_build(self)
 
     def _open_waker(self) -> None:
         """Give the loop its cross-thread wake-up: ``self._waker``, whose
@@ -161,25 +157,6 @@ class Registrar(Basic):
             self._waker.close()
             self._poller_close()
             raise
-
-    # -- poller primitive: provided by subclasses ---------------------------------
-    def _poller_open(self) -> None:
-        raise NotImplementedError
-
-    def _poller_close(self) -> None:
-        raise NotImplementedError
-
-    def _poller_register(self, fd: int, mask: int) -> None:
-        raise NotImplementedError
-
-    def _poller_modify(self, fd: int, mask: int) -> None:
-        raise NotImplementedError
-
-    def _poller_unregister(self, fd: int) -> None:
-        raise NotImplementedError
-
-    def _poller_wait(self, timeout: Optional[float]) -> List[Tuple[Any, int]]:
-        raise NotImplementedError
 
     # -- watcher factories ----------------------------------------------------------
     def read(self, sock: FileLike, cb: Callable[..., Any], *args: Any) -> SocketIO:
@@ -212,246 +189,76 @@ class Registrar(Basic):
         """pyevent's event object, unarmed until its ``add()``."""
         return Event(self, callback, arg, evtype, handle)
 
-    # -- I/O tables -------------------------------------------------------------------
-    def _arm_io(self, w: SocketIO) -> None:
-        if w.fd not in self._kmask:
-            check_open(w.fd)  # in the caller's thread, so the error reaches the caller
-        self._arm_io_here(w)
-
-    @_loop_thread_only
-    def _arm_io_here(self, w: SocketIO) -> None:
-        fd = w.fd
-        slot = self._io.get(fd)
-        if slot is not None and slot[w.kind] is not None and slot[w.kind] is not w:
-            # A new watcher replaces one of its kind, so the poller would not be
-            # told. But the fd may have been closed and its number reused: epoll
-            # and kqueue forget a closed file without a word, and would then never
-            # report the new one. Register the fd afresh (rare: two calls).
-            self._unregister_quietly(fd)
+    # -- timers -----------------------------------------------------------------------
+    # A call from another thread while the loop runs is applied later by the
+    # loop: until then the timer's ``_intent`` answers pending() (True: an arm
+    # is on its way, False: a delete), so the caller sees its own call at once.
+    def _arm_timer(self, t: Timer, delay: float) -> None:
+        t._intent = True
         try:
-            self._put_io(w)
-        except OSError as exc:
-            if fd not in self._kmask:
-                if fd in self._io:  # the watchers left on a number that fails now are stale
-                    self._drop_fd(fd, exc)
-                raise
-            # The poller refused an fd we had registered: its number was closed
-            # and (maybe) reused by a new file. The old watchers are stale.
-            self._drop_fd(fd, exc)
-            self._put_io(w)
-
-    def _put_io(self, w: SocketIO) -> None:
-        """Arm ``w`` in the tables and the poller, or raise and change nothing."""
-        fd = w.fd
-        slot = self._io.get(fd)
-        if slot is None:
-            slot = self._io[fd] = [None, None, None]
-        old = slot[w.kind]
-        if old is w and w.active:
-            return
-        if old is not None and old is not w:  # one watcher per kind and fd: the newest wins (as rel)
-            self._set_active(old, False)
-        slot[w.kind] = w
-        self._set_active(w, True)
-        try:
-            self._sync_fd(fd, slot)
-        except OSError:
-            self._set_active(w, False)
-            slot[w.kind] = old
-            if old is not None and old is not w:
-                self._set_active(old, True)
-            if slot == [None, None, None]:
-                del self._io[fd]
+            self._arm_timer_at(t, time.monotonic() + delay, t._gen)  # measured from the caller's call
+        except BaseException:
+            t._intent = None
             raise
 
-    def _set_active(self, w: SocketIO, active: bool) -> None:
-        if w.active != active:
-            w.active = active
-            if not w.internal:
-                self._io_count += 1 if active else -1
-
-    @_loop_thread_only
-    def _disarm_io(self, w: SocketIO) -> None:
-        if not w.active:
-            return
-        self._set_active(w, False)
-        fd = w.fd
-        slot = self._io.get(fd)
-        if slot is None or slot[w.kind] is not w:
-            return
-        slot[w.kind] = None
-        try:
-            self._sync_fd(fd, slot)
-        except OSError as exc:
-            self._drop_fd(fd, exc)
-
-    def _sync_fd(self, fd: int, slot: List[Optional[SocketIO]]) -> None:
-        """Bring the poller's interest in ``fd`` in line with its watchers."""
-        reader, writer, errwatch = slot
-        old = self._kmask.get(fd)
-        if reader is None and writer is None and errwatch is None:
-            del self._io[fd]
-            if old is not None:
-                del self._kmask[fd]
-                try:
-                    self._poller_unregister(fd)
-                except (OSError, KeyError, ValueError):
-                    pass  # closed while registered: the kernel forgot it already
-            return
-        mask = ((self._WANT_READ if reader is not None else 0)
-                | (self._WANT_WRITE if writer is not None else 0)
-                | (self._WANT_ERROR if errwatch is not None else 0))
-        if old is None:
-            self._poller_register(fd, mask)
-            self._kmask[fd] = mask
-        elif old != mask:
-            self._poller_modify(fd, mask)
-            self._kmask[fd] = mask
-
-    def _unregister_quietly(self, fd: int) -> None:
-        if self._kmask.pop(fd, None) is not None:
-            try:
-                self._poller_unregister(fd)
-            except (OSError, KeyError, ValueError):
-                pass  # closed while registered: the kernel forgot it already
-
-    def _drop_fd(self, fd: int, reason: Any) -> None:
-        """Forget ``fd`` (closed while registered): its watchers are disarmed."""
-        slot = self._io.pop(fd, None)
-        self._unregister_quietly(fd)
-        for w in slot or ():
-            if w is not None and w.active:
-                self._set_active(w, False)
-                logger.warning("rel: dropped %r: fd %d was closed while registered (%s)",
-                               w, fd, reason)
-
-    # -- timers -----------------------------------------------------------------------
-    def _arm_timer(self, t: Timer, delay: float) -> None:
-        self._arm_timer_at(t, time.monotonic() + delay)  # measured from the caller's call
-
-    @_loop_thread_only
-    def _arm_timer_at(self, t: Timer, deadline: float) -> None:
+    @loop_thread_only
+    def _arm_timer_at(self, t: Timer, deadline: float, gen: Optional[int] = None) -> None:
         self._timers.push(t, deadline)
+        if t._gen == gen:  # no later add()/delete() is on its way
+            t._intent = None
 
-    @_loop_thread_only
-    def _disarm_timer(self, t: Timer) -> None:
+    def _cancel_timer(self, t: Timer) -> None:
+        t._intent = False
+        self._disarm_timer(t, t._gen)
+
+    @loop_thread_only
+    def _disarm_timer(self, t: Timer, gen: Optional[int] = None) -> None:
         self._timers.cancel(t)
+        if t._gen == gen:
+            t._intent = None
 
-    # -- signals ----------------------------------------------------------------------
-    # Signal handlers live in the process, not in the loop: they are installed in
-    # the calling thread (which must be the main one) under the lock, not queued.
+    # -- signals (see signals.py) -------------------------------------------------------
+    # Under our lock, so that a switch of registrar (which holds it) is either
+    # done, and the call forwarded, or not begun.
     def _arm_signal(self, w: Signal) -> None:
-        if self._moved_to is not None:
-            return self._forward("_arm_signal", (w,))
         with self._lock:
-            if w.active:
-                return None
-            if threading.current_thread() is not threading.main_thread():
-                logger.info("rel: signal(%d) not armed: signal handlers can only be set "
-                            "from the main thread, and this is %s",
-                            w.sig, threading.current_thread().name)
-                return None
-            watchers = self._signals.get(w.sig)
-            if watchers is None:
-                old = _signal.getsignal(w.sig)
-                self._waker.catch_signals()  # first, so a signal is never missed
-                try:
-                    _signal.signal(w.sig, self._on_signal)  # raises for SIGKILL & co
-                except BaseException:
-                    if not self._signals:  # roll back: the wake-up fd was ours for this one
-                        self._waker.release_signals()
-                    raise
-                try:
-                    _signal.siginterrupt(w.sig, False)
-                except (AttributeError, OSError, ValueError):  # pragma: no cover
-                    pass
-                self._old_handlers[w.sig] = old
-                watchers = self._signals[w.sig] = []
-            watchers.append(w)
-            w.active = True
-            return None
+            if self._moved_to is None:
+                return self._sigs.arm(w)
+        return self._forward("_arm_signal", (w,))  # type: ignore[no-any-return]
 
     def _disarm_signal(self, w: Signal) -> None:
-        if self._moved_to is not None:
-            return self._forward("_disarm_signal", (w,))
         with self._lock:
-            watchers = self._signals.get(w.sig)
-            if not w.active or watchers is None or w not in watchers:
-                w.active = False
-                return None
-            w.active = False
-            watchers.remove(w)
-            if not watchers:
-                self._restore_signal(w.sig)
-            return None
+            if self._moved_to is None:
+                return self._sigs.disarm(w)
+        return self._forward("_disarm_signal", (w,))  # type: ignore[no-any-return]
 
     def _reset_signal(self, sig: int) -> None:
-        if self._moved_to is not None:
-            return self._forward("_reset_signal", (sig,))
         with self._lock:
-            for w in self._signals.get(sig, ()):
-                w.active = False
-            if sig in self._signals:
-                self._restore_signal(sig)
-            return None
+            if self._moved_to is None:
+                return self._sigs.reset(sig)
+        return self._forward("_reset_signal", (sig,))  # type: ignore[no-any-return]
 
-    def _restore_signal(self, sig: int) -> None:
-        del self._signals[sig]
-        old = self._old_handlers.pop(sig, _signal.SIG_DFL)
-        if threading.current_thread() is threading.main_thread():
-            _signal.signal(sig, old if old is not None else _signal.SIG_DFL)
-            if not self._signals:
-                self._waker.release_signals()
-        else:
-            logger.info("rel: signal %d keeps rel's handler: handlers can only be "
-                        "restored from the main thread", sig)
+    def _watch_channel(self, channel: Optional[Waker]) -> None:
+        """SignalDelivery's request: watch rel's signal wake-up channel
+        (drained when readable), or stop (None)."""
+        w = self._chan_watch
+        if channel is None:
+            if w is not None:
+                self._chan_watch = None
+                w.delete()
+        elif w is None:
+            w = self._chan_watch = SocketIO(self, "read", channel, channel.drain, arm=False)
+            w.persistent()
+            w.internal = True
+            w.add()
 
-    def _on_signal(self, signum: int, frame: Any) -> None:
-        # Runs in the main thread between two bytecodes, maybe while another
-        # thread runs the loop: record, and make sure the loop looks.
-        self._sigq.append(signum)
-        self._waker.wake()
-
-    # -- cross-thread calls -------------------------------------------------------------
+    # -- cross-thread calls (see calls.py) ---------------------------------------------
     def _on_wake(self) -> bool:
         self._waker.drain()
         self._run_calls()
         return True
 
-    def _run_calls(self) -> None:
-        calls = self._calls
-        while calls:
-            method, args = calls.popleft()
-            try:
-                method(self, *args)
-            except Exception as exc:  # e.g. an fd closed between the call and now
-                # The calling thread has moved on: log, and keep the loop (and
-                # the other queued calls) going.
-                logger.warning("rel: %s%r from another thread failed: %r",
-                               method.__name__, args, exc)
-
-    def _forward(self, name: str, args: Tuple[Any, ...]) -> Any:
-        """This registrar was replaced by ``initialize()``: act on the new one."""
-        new = self._moved_to
-        if args and getattr(args[0], "registrar", None) is self:
-            args[0].registrar = new
-        return getattr(new, name)(*args)
-
     # -- the loop -----------------------------------------------------------------------
-    def _claim(self) -> None:
-        me = _get_ident()
-        with self._lock:
-            if self._owner == me:
-                raise RuntimeError("rel: the loop cannot be run from inside one of its callbacks")
-            if self._owner is not None:
-                raise RuntimeError("rel: the loop is already running in another thread")
-            self._owner = me
-
-    def _release(self) -> None:
-        with self._lock:
-            self._run_calls()  # queued while we were leaving: apply them now
-            self._owner = None
-
     def has_work(self) -> bool:
         """Whether anything is registered: an I/O watcher, an armed timer, a
         signal watcher, or a call queued from another thread."""
@@ -461,19 +268,20 @@ class Registrar(Basic):
         """Run the loop until :meth:`abort`, :meth:`pause` or until nothing is
         registered. Does nothing if the loop is already running (in any thread).
         A callback's exception propagates; the loop can be dispatched again."""
-        if self._moved_to is not None:
-            return self._moved_to.dispatch()
         try:
-            self._claim()
+            successor = self._claim(True)
         except RuntimeError:
             return None
-        self._running = True
+        if successor is not None:
+            return successor.dispatch()  # type: ignore[no-any-return]
         try:
             if self.has_work():
                 self._run(True, True)
         finally:
-            self._running = False
-            self._release()
+            try:
+                self._running = False
+            finally:
+                self._release()
         return None
 
     def loop(self, nonblock: bool = False) -> None:
@@ -481,9 +289,9 @@ class Registrar(Basic):
         ``nonblock``, nor when nothing is registered), run what is ready and the
         timers due, return. RuntimeError from inside a callback or while the
         loop runs in another thread."""
-        if self._moved_to is not None:
-            return self._moved_to.loop(nonblock)
-        self._claim()
+        successor = self._claim(False)
+        if successor is not None:
+            return successor.loop(nonblock)  # type: ignore[no-any-return]
         try:
             self._run(not nonblock and self.has_work(), False)
         finally:
@@ -501,6 +309,7 @@ class Registrar(Basic):
         run_io, wait, monotonic = self._run_io, self._poller_wait, time.monotonic
         keyed, max_wait, read, write, error = self._REPORTS_KEYS, MAX_WAIT, READ, WRITE, ERROR
         probe = self._poller_probe
+        idle = IDLE_AUDIT if self._FORGETS_CLOSED else None
         while True:
             if not block or calls or sigq:
                 timeout: Optional[float] = 0.0
@@ -513,8 +322,10 @@ class Registrar(Basic):
                 elif timeout > max_wait:
                     timeout = max_wait
             else:
-                timeout = None
+                timeout = idle
             ready = wait(timeout)
+            if not ready and timeout is idle:
+                self._audit_fds()  # a silent wait with no timer: anything closed under us?
             self.tick += 1
             if logs.verbose:
                 self.log("tick", self.tick, "ready", ready)
@@ -621,17 +432,7 @@ class Registrar(Basic):
                         self.log("AbortBranch")
 
     # -- control --------------------------------------------------------------------------
-    def pause(self) -> None:
-        """Make :meth:`dispatch` return after the current iteration, deleting nothing."""
-        self._running = False
-        if self._owner is not None and self._owner != _get_ident():
-            self._waker.wake()
-
-    def is_running(self) -> bool:
-        """Whether :meth:`dispatch` is running."""
-        return self._running
-
-    @_loop_thread_only
+    @loop_thread_only
     def abort(self) -> None:
         """Stop :meth:`dispatch` and delete every read/write/error watcher;
         timers and signals stay."""
@@ -647,16 +448,14 @@ class Registrar(Basic):
         self.log("abort_branch")
         raise AbortBranch()
 
-    @_loop_thread_only
+    @loop_thread_only
     def init(self) -> None:
         """Forget every watcher (each reports not pending), restore signal
         handlers, stop :meth:`dispatch`."""
         self._running = False
         self.abort()
         self._timers.clear()
-        for sig in list(self._signals):
-            self._reset_signal(sig)
-        self._sigq.clear()
+        self._sigs.reset_all()
 
     def report(self) -> Dict[str, int]:
         """Counts of what is registered: timers, signals, reads, writes, errors."""
@@ -676,17 +475,16 @@ class Registrar(Basic):
     # -- switching registrars --------------------------------------------------------------
     def adopt(self, old: Registrar) -> None:
         """Take over every armed watcher of ``old`` (``initialize()`` switching
-        registrar), then close ``old``; watchers still pointing at it follow."""
-        if old._owner is not None:
-            raise RuntimeError("rel: cannot switch registrar while its loop is running")
-        with old._lock:
+        registrar), then close ``old``; watchers still pointing at it follow.
+        RuntimeError while ``old``'s loop runs."""
+        # Both locks: from the moment ``old`` forwards, calls reach this one,
+        # and wait here until it holds everything ``old`` had.
+        with self._lock, old._lock:
             ios = [w for slot in old._io.values() for w in slot
                    if w is not None and w.active and not w.internal]
             timers = [(d, t) for d, s, t in old._timers._heap if t._seq == s]
-            signals = [s for ss in old._signals.values() for s in ss]
-            for sw in signals:
-                old._disarm_signal(sw)
-            old._moved_to = self
+            signals = old._sigs.armed()
+            calls = old._hand_over(self)  # RuntimeError while its loop runs
             for w in ios:
                 w.registrar = self
                 w.active = False  # armed (and counted) afresh here
@@ -700,11 +498,8 @@ class Registrar(Basic):
                 self._timers.push(t, deadline)
             for sw in signals:
                 sw.registrar = self
-                self._arm_signal(sw)
-            self._sigq.extend(old._sigq)  # delivered, not handled yet: not lost
-            old._sigq.clear()
-            self._calls.extend(old._calls)
-            old._calls.clear()
+            old._sigs.move_to(self._sigs)  # routes and pending deliveries: no handler changes
+            self._calls.extend(calls)
             old._close_poller()
 
     def close(self) -> None:
@@ -712,8 +507,12 @@ class Registrar(Basic):
         RuntimeError while the loop runs in another thread."""
         if self._owner is not None and self._owner != _get_ident():
             raise RuntimeError("rel: cannot close a registrar whose loop runs in another thread")
+        if self._closed or self._moved_to is not None:
+            return
         self.init()
-        self._close_poller()
+        with self._lock:
+            self._closed = True  # from now on, arming here is an error
+            self._close_poller()
 
     def _close_poller(self) -> None:
         self._io.clear()

@@ -42,7 +42,7 @@ method: Optional[str] = None
 SAFE_READ = False
 _init_lock = threading.Lock()
 _report_timer: Optional[Timer] = None
-OPTIONS = ("verbose", "report", "strict", "threaded")
+OPTIONS = ("verbose", "report", "strict", "threaded", "debug")
 
 
 def _registrar() -> Registrar:
@@ -60,10 +60,13 @@ def initialize(methods: Optional[Sequence[str]] = None, options: Iterable[str] =
     ``'strict'`` is in ``options``) of the rest of ``supported_methods``.
     Returns its name.
 
-    Options: ``'verbose'`` (log events), ``'report'`` (log a status report every
-    5 s), ``'strict'`` (only ``methods``), ``'threaded'`` (pyevent's GIL hack:
+    Options: ``'verbose'`` (log events), ``'report'`` (measure the loop, and log
+    :func:`report` every 5 s), ``'debug'`` (warn about slow callbacks, loop lag,
+    busy loops and fds closed while registered: see :mod:`rel_core.debug`),
+    ``'strict'`` (only ``methods``), ``'threaded'`` (pyevent's GIL hack:
     accepted, unnecessary here, logged). Called again, it switches registrar and
-    the armed watchers move to the new one. ``methods`` is never modified.
+    the armed watchers move to the new one (debug mode and measuring stay on).
+    ``methods`` is never modified.
 
     Raises ImportError naming each method tried and why it failed (for one
     that lives in a distribution not installed: which one to install), and
@@ -80,6 +83,11 @@ def initialize(methods: Optional[Sequence[str]] = None, options: Iterable[str] =
         raise ValueError("unknown initialize() option(s) %s; known: %s" % (unknown, ", ".join(OPTIONS)))
     if "verbose" in options:
         set_verbose(True)
+    diagnostics: Any = None
+    if "debug" in options or "report" in options:
+        from . import debug as diagnostics  # imported only when asked for
+
+        diagnostics.request(debug="debug" in options, measure="report" in options)
     candidates: List[str] = list(methods)
     if "strict" not in options:
         candidates += [m for m in supported_methods if m not in candidates]
@@ -108,6 +116,8 @@ def initialize(methods: Optional[Sequence[str]] = None, options: Iterable[str] =
                     chosen.close()  # type: ignore[union-attr]
                     raise
             registrar, method = chosen, name
+        if diagnostics is not None:
+            diagnostics.apply(chosen)
         log("initialized with %r" % (name,))
     if "threaded" in options:
         log("'threaded' (pyevent's GIL hack) is unnecessary: rel releases the GIL while it waits")
@@ -156,10 +166,10 @@ def timeout(delay: Optional[float], cb: Callable[..., Any], *args: Any) -> Timer
     return _registrar().timeout(delay, cb, *args)
 
 
-def signal(sig: int, cb: Callable[..., Any], *args: Any) -> Signal:
-    """Run ``cb(*args)`` on each delivery of ``sig`` until ``.delete()``, which
-    restores the previous handler. From a non-main thread: not armed, logged."""
-    return _registrar().signal(sig, cb, *args)
+def signal(sig: int, callback: Callable[..., Any], *args: Any) -> Signal:
+    """Run ``callback(*args)`` on each delivery of ``sig`` until ``.delete()``,
+    which restores the previous handler. From a non-main thread: not armed, logged."""
+    return _registrar().signal(sig, callback, *args)
 
 
 def event(callback: Callable[..., Any], arg: Any = None, evtype: int = 0, handle: Any = None) -> Event:
@@ -189,9 +199,10 @@ def loop(nonblock: bool = False) -> None:
     _registrar().loop(nonblock)
 
 
-def report() -> Dict[str, int]:
+def report() -> Dict[str, Any]:
     """Counts of what is registered: ``timers``, ``signals``, ``reads``,
-    ``writes``, ``errors``."""
+    ``writes``, ``errors``; with ``'report'`` or ``'debug'``, also the loop's
+    own figures (see :meth:`rel_core.debug.Diagnostics.figures`)."""
     return _registrar().report()
 
 

@@ -9,24 +9,27 @@ fallback, registered as ``selectors``.
 conditions into both. So an fd with only an ``error()`` watcher is polled for
 readability, and when it turns readable the loop asks us to look closer
 (``_poller_probe``): a socket error or end-of-file is the error condition;
-bytes waiting for a reader that does not exist yet are not, and the fd is
+bytes waiting for a reader that does not exist yet are not (nor is a
+connection waiting on a listening socket, whose recv says ENOTCONN), and the fd is
 parked (left out of the poller, so a level-triggered poller does not spin)
 until a watcher changes.
 
 The wait is the selector's own ``select()``, handed to the loop as it is, and
 its ``(key, events)`` list too: selectors already costs a Python layer per
 wait, this registrar adds none. Only ``SelectSelector`` gets a wrapper, because
-select(2) fails as a whole (EBADF) on an fd closed while registered.
+select(2) fails as a whole (EBADF; WSAENOTSOCK on Windows) on an fd closed
+while registered, and, on Windows, where it is the DefaultSelector, a count:
+select() there takes 512 sockets a list (see ``_platform``).
 """
 
 from __future__ import annotations
 
 import errno
-import os
 import selectors
 import socket
 from typing import List, Optional, Set, Tuple, Type
 
+from . import _platform
 from .registrar import Registrar
 
 try:
@@ -61,7 +64,9 @@ class SelectorRegistrar(Registrar):
         self._selector = self.selector_class()
         self._error_only: Set[int] = set()  # fds polled for reading on behalf of error()
         self._parked: Set[int] = set()  # ...of which those holding unread bytes
-        if not isinstance(self._selector, selectors.SelectSelector):
+        # Windows' select() takes 512 sockets a list: count them.
+        self._counted = isinstance(self._selector, selectors.SelectSelector)
+        if not self._counted:
             # epoll, kqueue, devpoll and poll forget or flag a closed fd on
             # their own: no wrapper needed around the wait.
             self._poller_wait = self._selector.select  # type: ignore[method-assign]
@@ -77,6 +82,8 @@ class SelectorRegistrar(Registrar):
         return selectors.EVENT_READ
 
     def _poller_register(self, fd: int, mask: int) -> None:
+        if self._counted:
+            _platform.check_select_room(len(self._kmask))
         try:
             self._selector.register(fd, self._interest(fd, mask))
         except ValueError as exc:  # selectors' word for a bad fd
@@ -104,7 +111,7 @@ class SelectorRegistrar(Registrar):
         try:
             return self._selector.select(timeout)
         except OSError as exc:
-            if exc.errno != errno.EBADF:
+            if exc.errno not in _platform.CLOSED_FD_ERRNOS:
                 raise
             self._drop_closed()  # select() names no culprit: find them
             return []
@@ -125,8 +132,10 @@ class SelectorRegistrar(Registrar):
                     waiting = len(sock.recv(1, _PEEK))
                 except BlockingIOError:
                     return 0
-                except OSError:
-                    return self._READY_ERROR
+                except OSError as exc:
+                    if exc.errno != errno.ENOTCONN:
+                        return self._READY_ERROR
+                    waiting = 1  # a listening socket: a connection waits for accept()
             else:
                 waiting = _bytes_waiting(fd)
         except OSError:
@@ -143,6 +152,6 @@ class SelectorRegistrar(Registrar):
     def _drop_closed(self) -> None:
         for fd in list(self._kmask):
             try:
-                os.fstat(fd)
+                _platform.check_watchable(fd)
             except OSError as exc:
                 self._drop_fd(fd, exc)

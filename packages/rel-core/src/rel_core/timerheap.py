@@ -3,9 +3,13 @@
 ``seq`` comes from one counter, so timers with equal deadlines pop in the order
 they were armed (FIFO), and no comparison ever reaches the timer object itself.
 Deletion is lazy: a timer remembers the ``seq`` of its live entry, and an entry
-whose ``seq`` no longer matches is dropped when it reaches the top. Cancelled
-entries are swept out in one pass once they are both numerous and the majority,
-so a program that arms and deletes timers in a loop keeps a bounded heap.
+whose ``seq`` no longer matches is dropped when it reaches the top. Re-arming
+an armed timer is a push, and leaves its old entry stale the same way. Stale
+entries are swept out in one pass once they are both numerous and the
+majority, whether a cancel or a re-arm made them: so the heap holds at most
+about twice the live timers (plus MIN_CANCELLED_TO_SWEEP), and the sweep's
+O(n) is paid once per n stale entries: O(log n) per re-arm, amortized. The
+idle-timeout pattern (one watchdog re-armed at every request) stays small.
 
 Invariant: the top entry is always live (stale ones are popped the moment they
 surface), so whenever ``live`` is non-zero ``_heap[0][0]`` is the next deadline.
@@ -49,7 +53,14 @@ class TimerHeap:
         timer._seq = seq
         heapq.heappush(self._heap, (deadline, seq, timer))
         if rearmed:
-            self._drop_stale_top()  # its old entry may have been the top
+            if self._too_stale():
+                self._sweep()
+            else:
+                self._drop_stale_top()  # its old entry may have been the top
+
+    def _too_stale(self) -> bool:
+        return (self._cancelled > MIN_CANCELLED_TO_SWEEP
+                and self._cancelled > CANCELLED_SHARE_TO_SWEEP * len(self._heap))
 
     def cancel(self, timer: Any) -> None:
         """Disarm ``timer``; its entry is dropped when it surfaces or at a sweep."""
@@ -58,10 +69,7 @@ class TimerHeap:
         timer._seq = None
         self.live -= 1
         self._cancelled += 1
-        if (
-            self._cancelled > MIN_CANCELLED_TO_SWEEP
-            and self._cancelled > CANCELLED_SHARE_TO_SWEEP * len(self._heap)
-        ):
+        if self._too_stale():
             self._sweep()
         elif self._heap[0][2] is timer:
             self._drop_stale_top()

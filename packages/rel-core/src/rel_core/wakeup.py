@@ -1,9 +1,10 @@
 """The wake-up channel: one byte written here ends a blocked poller wait.
 
-Other threads write it after queueing a call for the loop thread, and the C
-signal handler writes it (through ``signal.set_wakeup_fd``) the instant a signal
-arrives, so a signal that lands just before the loop enters the kernel still
-wakes it (Python-level handlers only run between bytecodes).
+Other threads write it after queueing a call for the loop thread, and rel's
+signal handler after recording a signal. One more Waker, process-wide, is the
+signal wake-up fd that the C handler writes the instant a signal arrives
+(``signals.py`` owns it), so a signal that lands just before the loop enters
+the kernel still wakes it (Python-level handlers only run between bytecodes).
 
 A socketpair rather than a pipe: it exists on every platform Python runs on,
 Windows included, and ``set_wakeup_fd`` accepts sockets there.
@@ -11,16 +12,13 @@ Windows included, and ``set_wakeup_fd`` accepts sockets there.
 
 from __future__ import annotations
 
-import signal
 import socket
-import threading
-from typing import Optional
 
 
 class Waker:
     """A non-blocking socketpair; the loop polls ``fileno()`` for reading."""
 
-    __slots__ = ("_reader", "_writer", "_old_wakeup_fd")
+    __slots__ = ("_reader", "_writer")
 
     def __init__(self) -> None:
         self._reader, self._writer = socket.socketpair()
@@ -33,7 +31,6 @@ class Waker:
                 sock.setsockopt(socket.SOL_SOCKET, opt, 1)
             except OSError:  # pragma: no cover - some kernels refuse tiny buffers
                 pass
-        self._old_wakeup_fd: Optional[int] = None
 
     def fileno(self) -> int:
         return self._reader.fileno()
@@ -54,23 +51,11 @@ class Waker:
         except OSError:
             pass
 
-    def catch_signals(self) -> None:
-        """Have the C signal handler write here. Main thread only."""
-        if self._old_wakeup_fd is None and threading.current_thread() is threading.main_thread():
-            self._old_wakeup_fd = signal.set_wakeup_fd(
-                self._writer.fileno(), warn_on_full_buffer=False
-            )
-
-    def release_signals(self) -> None:
-        """Give the signal wake-up fd back to whoever had it. Main thread only."""
-        if self._old_wakeup_fd is not None and threading.current_thread() is threading.main_thread():
-            current = signal.set_wakeup_fd(self._old_wakeup_fd)
-            if current != self._writer.fileno():
-                # Someone replaced ours meanwhile: theirs stays.
-                signal.set_wakeup_fd(current)
-            self._old_wakeup_fd = None
+    def wakeup_fileno(self) -> int:
+        """The fd to hand ``signal.set_wakeup_fd``: a byte written there wakes
+        whoever polls :meth:`fileno` (see rel_core/signals.py)."""
+        return self._writer.fileno()
 
     def close(self) -> None:
-        self.release_signals()
         self._reader.close()
         self._writer.close()

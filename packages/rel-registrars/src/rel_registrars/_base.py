@@ -68,6 +68,7 @@ class PollFamilyRegistrar(Registrar):
     _READY_READ = POLLIN | POLLERR | POLLHUP  # hang-up wakes readers: they read EOF
     _READY_WRITE = POLLOUT | POLLERR | POLLHUP  # and writers: their send fails
     _READY_ERROR = POLLERR | POLLHUP | POLLRDHUP
+    _FORGETS_CLOSED = False  # a closed fd fails the wait: it is dropped then
 
     def _poller_open(self) -> None:
         self._poller = poller = getattr(self._select, self._factory)()

@@ -9,9 +9,12 @@ Some facts about epoll, beyond the poll family's (see ``_base``):
   referring to a file removes it silently: no POLLNVAL, no event, ever. So a
   watcher whose fd was closed while registered stays until it is deleted or
   its fd number is reused: when a watcher for the new file replaces a stale
-  one, the engine unregisters and registers the number afresh. If a dup() of the file lives on (another fd, a
-  child process), epoll keeps reporting it under the old number, which can no
-  longer be unregistered: delete watchers before closing their fds.
+  one, the engine unregisters and registers the number afresh; and a loop with
+  no timer that finds nothing ready for IDLE_AUDIT seconds looks for closed
+  fds itself (``_FORGETS_CLOSED``), so dispatch() cannot wait for them
+  forever. If a dup() of the file lives on (another fd, a child process),
+  epoll keeps reporting it under the old number, which can no longer be
+  unregistered: delete watchers before closing their fds.
 * ``epoll.poll(timeout)`` takes seconds (None: forever) and itself rounds them
   *up* to whole milliseconds (CPython uses ``ROUND_CEILING``), so a wait never
   returns before its timer is due; interrupted by a signal whose handler did
@@ -36,6 +39,7 @@ class EpollRegistrar(PollFamilyRegistrar):
 
     name = "epoll"
     _factory = "epoll"
+    _FORGETS_CLOSED = True  # see "keyed by the open file" above
 
     def _poller_open(self) -> None:
         super()._poller_open()

@@ -19,19 +19,25 @@ Some facts about select(2):
   writable). So an error() watcher's fd is watched for reading, and when it is
   readable we look closer (``_probe``): a pending socket error or end-of-file
   is the error condition. Bytes waiting for a reader that does not exist are
-  not; that fd is parked (left out of the read set, so that the loop does not
-  spin) until one of its watchers changes. The exceptional set (out-of-band
-  data on POSIX, a failed connect on Windows) also reaches error() watchers.
+  not, nor is a connection waiting on a listening socket; that fd is parked
+  (left out of the read set, so that the loop does not spin) until one of its
+  watchers changes. The exceptional set (out-of-band data on POSIX, a failed
+  connect on Windows) also reaches error() watchers, and on Windows write()
+  watchers too: a failed connect shows there only.
 * The timeout has microsecond resolution, which CPython rounds up.
 """
 
 from __future__ import annotations
 
+import errno
 import select
 import socket
 import sys
 from typing import Dict, List, Optional, Set, Tuple
 
+from rel_core._platform import WINDOWS, check_select_room
+from rel_core._platform import WINDOWS_FD_SETSIZE as WINDOWS_FD_SETSIZE  # kept importable here
+from rel_core.errors import FdSetSizeError as FdSetSizeError  # kept importable here
 from rel_core.registrar import Registrar
 
 PLATFORMS = "every platform"
@@ -39,12 +45,10 @@ R, W, E = 1, 2, 4  # rel's read/write/error bits, for this registrar's masks and
 
 # Below this every select() takes any fd; above, registration asks CPython.
 SMALLEST_FD_SETSIZE = 1024
-WINDOWS_FD_SETSIZE = 512  # CPython's build value: sockets per set
 _PEEK = socket.MSG_PEEK | getattr(socket, "MSG_DONTWAIT", 0)
-
-
-class FdSetSizeError(OSError, ValueError):
-    """select() cannot watch this fd (FD_SETSIZE); other registrars can."""
+# Windows reports a failed non-blocking connect() in the exceptional set only,
+# never as writable: there writers' fds go in that set too, and it wakes them.
+_X_FOR = E | W if WINDOWS else E
 
 
 class SelectRegistrar(Registrar):
@@ -54,6 +58,7 @@ class SelectRegistrar(Registrar):
     _WANT_READ = _READY_READ = R
     _WANT_WRITE = _READY_WRITE = W
     _WANT_ERROR = _READY_ERROR = E
+    _FORGETS_CLOSED = False  # a closed fd fails the wait: it is dropped then
 
     def _poller_open(self) -> None:
         # Dicts used as ordered sets: select() reports ready fds in the order it
@@ -70,9 +75,8 @@ class SelectRegistrar(Registrar):
             fds.clear()
 
     def _poller_register(self, fd: int, mask: int) -> None:
-        if sys.platform == "win32":
-            if len(self._kmask) >= WINDOWS_FD_SETSIZE:
-                raise _too_many("select() watches at most %d sockets on Windows" % WINDOWS_FD_SETSIZE)
+        if WINDOWS:
+            check_select_room(len(self._kmask))
         elif fd >= SMALLEST_FD_SETSIZE:
             try:
                 select.select([fd], [], [], 0)
@@ -87,7 +91,7 @@ class SelectRegistrar(Registrar):
 
     def _poller_modify(self, fd: int, mask: int) -> None:
         self._parked.discard(fd)
-        for bits, fds in ((R | E, self._r), (W, self._w), (E, self._x)):
+        for bits, fds in ((R | E, self._r), (W, self._w), (_X_FOR, self._x)):
             if mask & bits:
                 fds[fd] = None
             else:
@@ -112,7 +116,7 @@ class SelectRegistrar(Registrar):
         for fd in w:
             ready[fd] = ready.get(fd, 0) | W
         for fd in x:
-            ready[fd] = ready.get(fd, 0) | E
+            ready[fd] = ready.get(fd, 0) | _X_FOR
         kmask = self._kmask
         for fd in r:
             mask = kmask.get(fd, 0)
@@ -136,8 +140,10 @@ class SelectRegistrar(Registrar):
             return not sock.recv(1, _PEEK)
         except BlockingIOError:
             return False
-        except OSError:
-            return True
+        except OSError as exc:
+            # ENOTCONN: a listening socket, readable because a connection
+            # waits for accept(): no error, and parked like unread bytes.
+            return exc.errno != errno.ENOTCONN
         finally:
             sock.detach()
 

@@ -9,10 +9,11 @@
 
 from ._version import __version__
 from .buff import BuffWriter, buffwrite, release_buff
-from .bus import ask, emit, listen, loudListen, transpire, when
+from .bus import AskTimeout, ask, ask_async, connect, disconnect, emit, listen, loudListen, transpire, when
 
 __all__ = [
     "BuffWriter", "buffwrite", "release_buff",
-    "listen", "emit", "ask", "when", "transpire", "loudListen",
+    "listen", "emit", "ask", "ask_async", "when", "transpire", "loudListen",
+    "connect", "disconnect", "AskTimeout",
     "__version__",
 ]

@@ -28,7 +28,10 @@ The contract:
   is dropped and the writer holds nothing; later writes to that socket are
   dropped (logged) until :func:`release_buff`, so one broken connection is
   reported once. A socket closed before or while data is queued is reported
-  the same way at the next write, never by an exception.
+  the same way at the next write, never by an exception; and if no write
+  comes, when the engine finds the fd closed under the watcher (rel-core's
+  ``SocketIO.ondrop``: at once on poll and select, after an idle wait of
+  ``IDLE_AUDIT`` on epoll, kqueue and selectors): the data is dropped then.
 * ``onerror`` always runs in the loop's thread, from a callback: never inside
   ``buffwrite`` (a failure found there is delivered by ``rel.timeout(0)``).
   Its return value is ignored.
@@ -286,6 +289,7 @@ class BuffWriter(Basic):
         try:
             if self._writer is None:
                 self._writer = rel.write(self.fd, self._on_write)
+                self._writer.ondrop = self._on_dropped
             else:
                 self._writer.add()
         except (OSError, ValueError) as exc:
@@ -308,6 +312,13 @@ class BuffWriter(Basic):
             return False  # a late event after release or failure
         self._pump(in_loop=True)
         return self._settle()
+
+    def _on_dropped(self) -> None:
+        """The engine dropped our watcher: the fd was closed while registered
+        (the application closed the socket with data queued). Report it once
+        and let the data go (from a timer, in the loop's thread)."""
+        self._fail("write error: [Errno %d] %s (the socket was closed while data was queued)"
+                   % (EBADF, os.strerror(EBADF)), in_loop=True)
 
     def _settle(self) -> bool:
         """After a pump in a callback: delete the watcher if all was sent."""

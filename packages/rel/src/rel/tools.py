@@ -1,3 +1,4 @@
 """rel 0.4.9.27's ``rel.tools`` path: the countdown timer, from rtimer."""
 
-from rtimer import Timer, timerCLI  # noqa: F401
+from rtimer import RT_MEDIA, Timer, timerCLI
+from rtimer.cli import USAGE as RT_USAGE

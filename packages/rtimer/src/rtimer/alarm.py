@@ -12,6 +12,7 @@ import os
 import random
 import shutil
 import subprocess
+import sys
 from typing import List, Optional, Sequence, TextIO, Tuple
 
 #: the default media folder
@@ -30,13 +31,22 @@ PLAYERS: Sequence[Tuple[str, Tuple[str, ...]]] = (
 
 BELL = "\a"
 
+WINDOWS = sys.platform == "win32"
+#: Windows has no command-line player of its own, but every CPython there has
+#: winsound, which plays WAV files: this Python runs it, the file as its argument.
+WINSOUND = (sys.executable, "-c",
+            "import sys, winsound; winsound.PlaySound(sys.argv[1], winsound.SND_FILENAME)")
 
-def find_player() -> Optional[List[str]]:
-    """The command line, but for the file, of the first player on PATH."""
+
+def find_player(media: str = "") -> Optional[List[str]]:
+    """The command line, but for the file, of the first player on PATH; on
+    Windows, for a ``.wav`` file ``media``, winsound when none is."""
     for program, args in PLAYERS:
         path = shutil.which(program)
         if path:
             return [path, *args]
+    if WINDOWS and media.lower().endswith(".wav"):
+        return list(WINSOUND)
     return None
 
 
@@ -61,9 +71,10 @@ def play(folder: Optional[str]) -> Tuple[Optional[subprocess.Popen], str]:
     media = pick_media(folder)
     if media is None:
         return None, ""
-    player = find_player()
+    player = find_player(media)
     if player is None:
-        return None, "no player found (%s)" % (", ".join(program for program, _ in PLAYERS),)
+        return None, "no player found (%s%s)" % (", ".join(program for program, _ in PLAYERS),
+                                                 "; winsound plays .wav files" if WINDOWS else "")
     try:
         return subprocess.Popen([*player, media], stdin=subprocess.DEVNULL,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL), ""

@@ -75,7 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-q", "--quiet", action="store_true", help="print only the end")
     parser.add_argument("--no-sound", dest="sound", action="store_false",
                         help="no alarm: neither media nor bell")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log rel's events to stderr")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="log rel's events and its debug-mode warnings (slow callbacks, "
+                             "loop lag) to stderr")
     parser.add_argument("--version", action="version", version="rtimer " + __version__)
     return parser
 
@@ -118,7 +120,7 @@ def run(argv: Optional[List[str]] = None) -> int:
     except SystemExit as exc:  # argparse: --help, --version, or bad input
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     if args.verbose:
-        rel.initialize(options=["verbose"])
+        rel.initialize(options=["verbose", "debug"])
     timer = Timer(args.seconds, args.minutes, args.hours, args.increment, args.path,
                   quiet=args.quiet, sound=args.sound)
     try:

@@ -15,12 +15,19 @@ Three displays, one per situation, all fed the same calls by :class:`rtimer.Time
 from __future__ import annotations
 
 import shutil
+import sys
 from typing import TextIO
 
-#: redraw the live line in place: carriage return, then erase to the end of the line
-REDRAW = "\r\x1b[K"
+#: Windows' console takes escape sequences only when a program turns them on
+#: (ENABLE_VIRTUAL_TERMINAL_PROCESSING); a carriage return and a line padded
+#: to the width erase the old line on every console.
+WINDOWS = sys.platform == "win32"
+#: redraw the live line in place: carriage return, then erase to the end of
+#: the line (on Windows: the line is padded instead)
+REDRAW = "\r" if WINDOWS else "\r\x1b[K"
 BAR_WIDTH = 40  # at most; less on a narrow terminal
 MIN_BAR_WIDTH = 10  # below this, the line goes without a bar
+FALLBACK_COLUMNS = 80  # shutil.get_terminal_size()'s own fallback
 
 
 def clock(seconds: float, hours: bool = False) -> str:
@@ -101,12 +108,17 @@ class LiveLine(Display):
         """The progress bar and the status, fitted to the terminal's width
         (one column spare, so the line never wraps and ``\\r`` finds its start)."""
         text = "%3d%%  %s" % (self.percent(elapsed), self.status(elapsed))
-        columns = shutil.get_terminal_size().columns
+        # 0 is a terminal that does not know its width (a new pty); Python < 3.11 passes it on
+        columns = shutil.get_terminal_size().columns or FALLBACK_COLUMNS
         width = min(BAR_WIDTH, columns - len(text) - 4)
         if width < MIN_BAR_WIDTH:
-            return text[:columns - 1]
-        filled = width * min(int(elapsed), self.goal) // self.goal
-        return "[%s%s] %s" % ("#" * filled, "-" * (width - filled), text)
+            line = text[:columns - 1]
+        else:
+            filled = width * min(int(elapsed), self.goal) // self.goal
+            line = "[%s%s] %s" % ("#" * filled, "-" * (width - filled), text)
+        if REDRAW == "\r":  # no erase sequence: spaces cover what the last line left
+            line = line.ljust(columns - 1)
+        return line
 
     def end(self) -> None:
         self.write(REDRAW + self.line(self.goal) + "\n")

@@ -18,6 +18,7 @@ off on time, however long a run lasts.
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 import time
@@ -33,6 +34,9 @@ if TYPE_CHECKING:
     from rel_core.listener import Timer as Timeout
 
 PLAYER_POLL = 0.1  # seconds between two looks at a playing alarm
+#: Windows' Ctrl-Break (SIGBREAK): a second way to stop there, and the one a
+#: parent can send (CTRL_BREAK_EVENT) to a console process group
+SIGBREAK: Optional[int] = getattr(signal, "SIGBREAK", None)
 
 
 def whole(value: Any, name: str) -> int:
@@ -77,6 +81,7 @@ class Timer:
         self._due = 0.0  # the elapsed time the armed timer is for
         self._ticker: Optional[Timeout] = None
         self._sigint: Optional[Signal] = None
+        self._sigbreak: Optional[Signal] = None
         self._player: Optional[subprocess.Popen] = None
 
     @property
@@ -94,6 +99,8 @@ class Timer:
         has played, or when stopped (Ctrl-C)."""
         self.started = time.monotonic()
         self._sigint = rel.signal(2, self.stop)
+        if SIGBREAK is not None:
+            self._sigbreak = rel.signal(SIGBREAK, self.stop)
         self.display.begin()
         self._schedule(0.0)
         rel.dispatch()
@@ -157,7 +164,8 @@ class Timer:
             silence(self._player)
         if self._ticker is not None:
             self._ticker.delete()
-        if self._sigint is not None:
-            self._sigint.delete()  # gives SIGINT its previous handler back
+        for watcher in (self._sigint, self._sigbreak):
+            if watcher is not None:
+                watcher.delete()  # gives the signal its previous handler back
         if rel.is_running():
             rel.abort()  # dispatch() returns
