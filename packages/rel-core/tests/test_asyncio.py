@@ -384,3 +384,31 @@ def test_uvloop_when_the_user_chose_it(arel):
         facade.registrar.close()
         facade.registrar = None
         loop.close()
+
+
+def test_switching_to_asyncio_keeps_timers_and_calls_running(arel):
+    """initialize(['asyncio']) after timers were armed on another registrar:
+    they fire on asyncio's loop, both inside a running one and under a plain
+    rel.dispatch() (adopt() put them on the heap with no call_at handle)."""
+    got: List[str] = []
+
+    async def main() -> None:
+        rel_core.timeout(0.02, got.append, "in asyncio.run")
+        rel_core.initialize(["asyncio"])
+        for _ in range(200):
+            if got:
+                return
+            await asyncio.sleep(0.01)
+
+    asyncio.run(asyncio.wait_for(main(), 10))
+    assert got == ["in asyncio.run"]
+    rel_core.initialize(["selectors"])
+    rel_core.timeout(0.02, got.append, "in dispatch")
+    guard = threading.Timer(5, facade.abort)  # a hang ends as a failure, not a stuck run
+    guard.start()
+    try:
+        rel_core.initialize(["asyncio"])
+        rel_core.dispatch()
+    finally:
+        guard.cancel()
+    assert got == ["in asyncio.run", "in dispatch"]

@@ -561,6 +561,17 @@ class AsyncioRegistrar(SelectorRegistrar):
                 self._finish = None
             self._running = False
 
+    def adopt(self, old: Any) -> None:
+        """As :meth:`Registrar.adopt`; then the loop is told: the heap's
+        earliest timer gets its call_at handle, and what ``old`` had queued
+        (calls, signals delivered) a pass."""
+        super().adopt(old)
+        loop = self._loop
+        if loop is not None:  # made by initialize() in this thread: ours to touch
+            self._sync_timer()
+            if self._calls or self._sigq:
+                loop.call_soon(self._pass)
+
     def close(self) -> None:
         """As :meth:`Registrar.close`; the loop is closed only if this registrar made it."""
         if self._loop is not None and self._loop.is_closed():
