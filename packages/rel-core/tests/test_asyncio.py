@@ -97,12 +97,16 @@ def test_await_dispatch_returns_when_rel_is_done_and_other_tasks_run(arel):
         task = asyncio.ensure_future(other())
         rel_core.timeout(0.1, lambda: log.append("rel done"))
         await aio.dispatch()  # nothing left after the timer: rel is done
+        log.append("returned")
         task.cancel()
         return log
 
     log = asyncio.run(asyncio.wait_for(main(), 10))
-    assert log[-1] == "rel done"
-    assert log.count("other") >= 3, "the other task ran while rel was awaited"
+    done = log.index("rel done")
+    # The other task's wake-up may share the timer's asyncio iteration: one
+    # more "other" may come between; a busy or late await would show more.
+    assert log[done + 1:] in (["returned"], ["other", "returned"]), log
+    assert log[:done].count("other") >= 3, "the other task ran while rel was awaited"
 
 
 def test_await_dispatch_ends_on_abort_and_returns_at_once_when_idle(arel):
