@@ -148,7 +148,9 @@ def _awaited_registrar(registrar_class: Type[Registrar], monkeypatch: Any) -> An
 
     from rel_core import aio
 
-    aloop = asyncio.new_event_loop()
+    # Windows' default (proactor) loop has no add_reader: the selector loop
+    # there, as the registrar picks for a loop of its own.
+    aloop = asyncio.SelectorEventLoop() if sys.platform == "win32" else asyncio.new_event_loop()
 
     async def make() -> Registrar:
         return registrar_class()

@@ -383,6 +383,11 @@ class AsyncioRegistrar(SelectorRegistrar):
         return loop
 
     def _bind(self, loop: asyncio.AbstractEventLoop) -> None:
+        if isinstance(loop, getattr(asyncio, "ProactorEventLoop", ())):
+            raise RuntimeError(
+                "rel: the 'asyncio' registrar needs a loop with add_reader(), and Windows' "
+                "proactor loop has none: run a selector loop (asyncio.SelectorEventLoop, "
+                "or asyncio.WindowsSelectorEventLoopPolicy)")
         with self._lock:
             self._unbind()
             self._loop = loop
