@@ -14,6 +14,7 @@ import threading
 import time
 from typing import Any, List, Union
 
+import pytest
 import rel
 import websocket
 from conftest import close_app
@@ -105,6 +106,14 @@ def test_reconnects_by_itself_after_the_server_restarts(server, dispatch):
     assert events[-2:] == ["reconnect", "after"]
 
 
+# websocket-client 1.9.0 (the newest on Python 3.9) lets a ConnectionResetError out
+# of its read callback; 1.9.1 catches it (websocket/_app.py: read()) and reconnects.
+# rel 0.4.9.27 lets it out of dispatch() just the same. Only that error is expected.
+OLD_WEBSOCKET_CLIENT = tuple(int(n) for n in websocket.__version__.split(".")[:3]) < (1, 9, 1)
+
+
+@pytest.mark.xfail(OLD_WEBSOCKET_CLIENT, raises=ConnectionResetError, strict=False,
+                   reason="websocket-client < 1.9.1 does not catch a reset in read()")
 def test_server_killed_during_a_big_write_then_reconnect(server, dispatch):
     """The server dies while 64 MiB are queued for it: the write fails into
     websocket-client's handler (no exception out of dispatch), the client

@@ -286,6 +286,10 @@ class BuffWriter(Basic):
     def _arm(self) -> Optional[str]:
         """Arm the write watcher (under the lock). Returns an error message if
         the socket cannot be watched."""
+        # Armed before the watcher is: from another thread, the loop may apply
+        # the add() and run _on_write before add() even returns here, and
+        # _on_write takes a writer that is not armed for a late event.
+        self._armed = True
         try:
             if self._writer is None:
                 self._writer = rel.write(self.fd, self._on_write)
@@ -293,8 +297,8 @@ class BuffWriter(Basic):
             else:
                 self._writer.add()
         except (OSError, ValueError) as exc:
+            self._armed = False
             return "write error: %s" % (exc,)
-        self._armed = True
         return None
 
     def _disarm(self) -> None:
