@@ -262,10 +262,11 @@ class AsyncioRegistrar(SelectorRegistrar):
         if timers.live:
             if timers._heap[0][0] != self._timer_due:
                 self._sync_timer()
-        elif self._timer_handle is not None:
-            self._sync_timer()
-        if self._idle_handle is None and self._io_count and not self._timers.live:
-            self._place_idle()
+        else:
+            if self._timer_handle is not None:
+                self._sync_timer()
+            if self._idle_handle is None and self._io_count:
+                self._place_idle()
         # has_work(), its common answer first: a live I/O watcher means yes.
         if self._finish is not None and (self._once or not self._running
                                          or not self._io_count and not self.has_work()):
