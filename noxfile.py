@@ -229,6 +229,7 @@ def windows(session: nox.Session) -> None:
         if os.environ.get("CI"):
             session.error(message)
         session.skip(message)
+    session.install("pip")  # wine_python.py fetches Windows wheels with pip (uv venvs have none)
     tool = os.path.join(ROOT, "tools", "wine_python.py")
     cache = os.path.join(session.cache_dir, "wine-python")
     for tests, env in (("rel-core", {"REL_TEST_REGISTRARS": "all"}), ("rtimer", {})):
@@ -256,10 +257,8 @@ def redis(session: nox.Session, parser: str) -> None:
                      "(needs root and apt-get, or install redis-server yourself) !!!")
     install_local(session, "rel-core", "rel-registrars", "rel-util", "rtimer", "rel")
     session.install("redis>=5.0,<9", *TEST_DEPS)
-    if parser == "hiredis":
+    if parser == "hiredis":  # each parser has a venv of its own: the other never holds hiredis
         session.install("hiredis")
-    else:
-        session.run("python", "-m", "pip", "uninstall", "-y", "-q", "hiredis", silent=True)
     session.run("python", "-c", "import rel_util._resp as r; assert r.PARSER == %r, r.PARSER" % (parser,))
     session.run("pytest", os.path.join(ROOT, "packages", "rel-util", "redis_tests"), *session.posargs,
                 env={"REL_REDIS_SERVER": binary})
