@@ -153,7 +153,24 @@ class Timer(Basic):
         return self._seq is not None if intent is None else intent
 
 
-class SocketIO(Basic):
+class _RunsOnceAfter(Basic):
+    """What ``add(delay)`` shares between SocketIO and Signal: one private
+    timer that calls ``_on_delay`` once, ``delay`` seconds from now (as rel)."""
+
+    __slots__ = ("_timer",)
+    registrar: Registrar
+    _timer: Optional[Timer]
+
+    def _run_once_after(self, delay: float) -> None:
+        if self._timer is None:
+            self._timer = Timer(self.registrar, None, self._on_delay)
+        self._timer.add(delay)
+
+    def _on_delay(self) -> None:
+        raise NotImplementedError
+
+
+class SocketIO(_RunsOnceAfter):
     """Watch one fd for ``evtype`` ('read', 'write' or 'error') events.
 
     Each time the event happens ``cb(*args)`` runs; a truthy return keeps the
@@ -165,7 +182,7 @@ class SocketIO(Basic):
     """
 
     __slots__ = ("registrar", "evtype", "kind", "sock", "fd", "subname", "cb", "args",
-                 "persist", "active", "internal", "ondrop", "_gen", "_timer")
+                 "persist", "active", "internal", "ondrop", "_gen")
 
     def __init__(self, registrar: Registrar, evtype: str, sock: FileLike, cb: Callable[..., Any],
                  *args: Any, arm: bool = True) -> None:
@@ -209,9 +226,7 @@ class SocketIO(Basic):
         self._gen += 1
         self.registrar._arm_io(self)
         if delay is not None:
-            if self._timer is None:
-                self._timer = Timer(self.registrar, None, self._on_delay)
-            self._timer.add(delay)
+            self._run_once_after(delay)
 
     def _on_delay(self) -> None:
         if self.active:
@@ -235,7 +250,7 @@ class SocketIO(Basic):
         return self.active
 
 
-class Signal(Basic):
+class Signal(_RunsOnceAfter):
     """Run ``cb(*args)`` on each delivery of signal ``sig``, until deleted.
 
     Signal handlers can only be installed from the main thread: armed from any
@@ -243,7 +258,7 @@ class Signal(Basic):
     ``rel`` logger says why, instead of raising.
     """
 
-    __slots__ = ("registrar", "sig", "cb", "args", "active", "_timer")
+    __slots__ = ("registrar", "sig", "cb", "args", "active")
 
     def __init__(self, registrar: Registrar, sig: int, cb: Callable[..., Any], *args: Any,
                  arm: bool = True) -> None:
@@ -270,9 +285,7 @@ class Signal(Basic):
         after ``delay`` seconds if the watcher is still armed then (as rel)."""
         self.registrar._arm_signal(self)
         if delay is not None:
-            if self._timer is None:
-                self._timer = Timer(self.registrar, None, self._on_delay)
-            self._timer.add(delay)
+            self._run_once_after(delay)
 
     def _on_delay(self) -> None:
         if self.active:
