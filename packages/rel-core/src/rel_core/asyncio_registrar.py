@@ -76,26 +76,89 @@ def _new_loop() -> asyncio.AbstractEventLoop:
     return asyncio.new_event_loop()
 
 
+class _FdHandler:
+    """What asyncio calls when one fd is ready: its bound methods are the
+    ``add_reader``/``add_writer`` callbacks, made once per registration.
+
+    The common case (the fd's watcher of that kind is armed, nothing is
+    queued from another thread, debug mode off) calls the watcher's callback
+    itself, as ``Registrar._run`` would for that one fd: no pass to set up, no
+    dict lookup (the fd's slot of rel's table is held here; it is the same
+    list for as long as the fd is registered). Timers due and signals need
+    nothing here: asyncio runs their own handles after the I/O handles of
+    the same iteration, as a pass would. Anything else (an error-only fd to
+    probe, calls queued, debug's counting wait) is a pass of the base engine.
+    ``on_read`` and ``on_write`` are two copies of one body: a call less per
+    event, in the hottest code of this registrar. The verbose mode's "tick"
+    line is logged by passes only."""
+
+    __slots__ = ("reg", "slot", "ready_r", "ready_w", "plain")
+
+    def __init__(self, reg: AsyncioRegistrar, fd: int) -> None:
+        self.reg = reg
+        # A stale or missing slot only sends every event to the pass, which looks again.
+        self.slot = reg._io.get(fd) or [None, None, None]
+        self.ready_r: Ready = ((fd, _READ),)
+        self.ready_w: Ready = ((fd, _WRITE),)
+        # The pass's own wait: another one (debug.py's, which counts passes) sends every event to the pass.
+        self.plain = reg._next_pop
+
+    def on_read(self) -> None:
+        reg = self.reg
+        w = self.slot[0]
+        if w is None or not w.active or reg._calls or reg._poller_wait is not self.plain:
+            return reg._pass(self.ready_r)
+        reg.tick += 1
+        gen = w._gen
+        try:
+            keep = w.cb(*w.args)  # type: ignore[misc]
+        except BaseException as exc:
+            return reg._io_raised(w, gen, exc)
+        if not keep and w._gen == gen and not w.persist and w.active:
+            reg._disarm_io(w)  # which may end rel (_poke), once this callback is over
+        if reg._finish is not None and (reg._once or not reg._running or reg._poked):
+            reg._poked_end()
+        return None
+
+    def on_write(self) -> None:
+        reg = self.reg
+        w = self.slot[1]
+        if w is None or not w.active or reg._calls or reg._poller_wait is not self.plain:
+            return reg._pass(self.ready_w)
+        reg.tick += 1
+        gen = w._gen
+        try:
+            keep = w.cb(*w.args)  # type: ignore[misc]
+        except BaseException as exc:
+            return reg._io_raised(w, gen, exc)
+        if not keep and w._gen == gen and not w.persist and w.active:
+            reg._disarm_io(w)
+        if reg._finish is not None and (reg._once or not reg._running or reg._poked):
+            reg._poked_end()
+        return None
+
+
 class _LoopSelector:
     """selectors' ``register``/``modify``/``unregister``, on a loop's
     ``add_reader``/``add_writer``, so that the portable registrar's handling
     of error-only fds (probe, park) is reused as it is."""
 
-    __slots__ = ("loop", "events", "on_ready")
+    __slots__ = ("loop", "events", "reg")
 
-    def __init__(self, on_ready: Callable[[Ready], None]) -> None:
+    def __init__(self, reg: AsyncioRegistrar) -> None:
         self.loop: Optional[asyncio.AbstractEventLoop] = None
         self.events: Dict[int, int] = {}  # {fd: EVENT_READ | EVENT_WRITE}
-        self.on_ready = on_ready
+        self.reg = reg
 
     def _add(self, fd: int, events: int) -> None:
         loop = self.loop
         assert loop is not None
+        handler = _FdHandler(self.reg, fd)
         if events & _READ:
-            loop.add_reader(fd, self.on_ready, ((fd, _READ),))
+            loop.add_reader(fd, handler.on_read)
         if events & _WRITE:
             try:
-                loop.add_writer(fd, self.on_ready, ((fd, _WRITE),))
+                loop.add_writer(fd, handler.on_write)
             except BaseException:
                 if events & _READ:
                     loop.remove_reader(fd)
@@ -198,6 +261,7 @@ class AsyncioRegistrar(SelectorRegistrar):
         self._loop: Optional[asyncio.AbstractEventLoop] = None
         self._own_loop: Optional[asyncio.AbstractEventLoop] = None  # made here, closed here
         self._in_pass = False
+        self._poked = False  # a _poked_end is scheduled
         self._timer_handle: Optional[asyncio.TimerHandle] = None
         self._timer_due: Optional[float] = None  # the deadline _timer_handle is for
         self._finish: Optional[Callable[[], None]] = None  # ends a dispatch()/loop()/await
@@ -223,7 +287,7 @@ class AsyncioRegistrar(SelectorRegistrar):
 
     # -- the poller primitive -----------------------------------------------------------
     def _poller_open(self) -> None:
-        self._selector = _LoopSelector(self._pass)  # type: ignore[assignment]
+        self._selector = _LoopSelector(self)  # type: ignore[assignment]
         self._error_only = set()
         self._parked = set()
         self._counted = False  # no select() room to count: asyncio holds the fds
@@ -232,7 +296,7 @@ class AsyncioRegistrar(SelectorRegistrar):
         # woke this pass, under the one timeout a pass is run with, 0.0), and
         # the bound methods are bound once.
         self._next: Dict[float, Ready] = {}
-        self._poller_wait = self._next.pop  # type: ignore[assignment]
+        self._next_pop = self._poller_wait = self._next.pop  # type: ignore[assignment]
         self._poller_probe = self._poller_probe  # type: ignore[method-assign]
         self._run_io = self._run_io  # type: ignore[method-assign]
 
@@ -291,6 +355,13 @@ class AsyncioRegistrar(SelectorRegistrar):
             self._pass()  # may end rel; runs the ondrop hooks' timers
         elif self._io_count and not self._timers.live:
             self._place_idle()
+
+    def _io_raised(self, w: Any, gen: int, exc: BaseException) -> None:
+        """``w``'s callback raised ``exc`` outside a pass (see _FdHandler)."""
+        if not self._io_failed(w, gen, exc):
+            self._failed(exc)
+        if self._finish is not None and (self._once or not self._running or self._poked):
+            self._poked_end()
 
     def _failed(self, exc: BaseException) -> None:
         """A callback raised ``exc``: it ends the dispatch (or awaitable) that
@@ -444,8 +515,19 @@ class AsyncioRegistrar(SelectorRegistrar):
             self._poke()
 
     def _poke(self) -> None:
-        """Something was deleted outside a pass: rel may be done."""
-        if self._owner == _get_ident() and not (self._running and self.has_work()):
+        """Something was deleted outside a pass: rel may be done. Looked at
+        once the current callback is over (a loop callback soon), since the
+        deletion may come from a rel callback run outside a pass
+        (``_FdHandler``, which looks as soon as the callback returns) that
+        arms something again before it returns."""
+        if not self._poked and self._owner == _get_ident() and self._loop is not None:
+            self._poked = True
+            self._loop.call_soon(self._poked_end)
+
+    def _poked_end(self) -> None:
+        """End rel if it is done (its scheduled look, or a callback's end: first wins)."""
+        self._poked = False
+        if self._finish is not None and (self._once or not (self._running and self.has_work())):
             self._end()
 
     def has_work(self) -> bool:
