@@ -12,6 +12,10 @@ Contenders (``--contender``):
 * ``rel0``: rel 0.4.9.27 (``import rel``), its epoll registrar;
 * ``rel``: this project's ``rel_core`` with the registrar ``initialize()`` picks;
 * ``rel:NAME``: this project with registrar NAME, ``initialize([NAME], ['strict'])``;
+* ``uvloop``: uvloop's event loop, the same low-level API as ``asyncio``;
+* ``rel:asyncio@uvloop``: this project's ``asyncio`` registrar on a uvloop loop
+  (``rel_core.aio.use_loop(uvloop.new_event_loop())``); uvloop is a
+  bench-only dependency (n/a without it);
 * ``floor``: no engine, a bare ``select.epoll`` loop (see FloorEngine): the
   cost of the scenario's system calls and callbacks alone;
 * ``floor:selectors``: the same over ``selectors.DefaultSelector``, the floor of
@@ -76,10 +80,13 @@ class RegistrarEngine(Engine):
         import rel_core
         from rel_core import discovery
 
+        name, _, loop = name.partition("@")
         try:
-            self.registrar = discovery.load(name)()
+            self.registrar = discovery.load(name)(*([new_loop(loop)] if loop else []))
         except ImportError as exc:
             raise Unavailable("registrar %r: %s" % (name, exc)) from None
+        if loop:
+            name += "@" + loop
         self.label = "rel_core %s" % (rel_core.__version__,)
         self.method = name
         self.read = self.registrar.read
@@ -88,16 +95,33 @@ class RegistrarEngine(Engine):
         self.stop = self.registrar.pause
 
 
+def new_loop(kind):
+    """A new asyncio event loop: ``asyncio``'s default, or ``uvloop``'s."""
+    if kind == "uvloop":
+        try:
+            import uvloop
+        except ImportError as exc:
+            raise Unavailable("uvloop is not installed: %s" % (exc,)) from None
+        return uvloop.new_event_loop()
+    if kind in ("", "asyncio"):
+        import asyncio
+
+        return asyncio.new_event_loop()
+    raise SystemExit("unknown loop %r" % (kind,))
+
+
 class AsyncioEngine(Engine):
     label = "asyncio"
 
-    def __init__(self):
+    def __init__(self, kind="asyncio"):
         import asyncio
 
         self.asyncio = asyncio
-        self.loop = asyncio.new_event_loop()
+        self.loop = new_loop(kind)
         asyncio.set_event_loop(self.loop)
-        self.method = type(getattr(self.loop, "_selector", None)).__name__
+        self.label = kind
+        self.method = (type(self.loop._selector).__name__ if hasattr(self.loop, "_selector")
+                       else type(self.loop).__module__.split(".")[0])
         self.timeout = self.loop.call_later
         self.run = self.loop.run_forever
         self.stop = self.loop.stop
@@ -187,8 +211,8 @@ class SelectorsFloorEngine(FloorEngine):
 
 
 def make_engine(spec):
-    if spec == "asyncio":
-        return AsyncioEngine()
+    if spec in ("asyncio", "uvloop"):
+        return AsyncioEngine(spec)
     if spec == "floor":
         return FloorEngine()
     if spec == "floor:selectors":
@@ -202,11 +226,16 @@ def make_engine(spec):
     if spec == "rel" or spec.startswith("rel:"):
         import rel_core
 
-        name = spec[4:]
+        name, _, loop = spec[4:].partition("@")
         try:
             method = rel_core.initialize([name], ["strict"]) if name else rel_core.initialize()
         except ImportError as exc:
             raise Unavailable("registrar %r: %s" % (name, exc)) from None
+        if loop:
+            from rel_core import aio
+
+            aio.use_loop(new_loop(loop))
+            method += "@" + loop
         return RelEngine(rel_core, "rel_core %s" % (rel_core.__version__,), method)
     raise SystemExit("unknown contender %r" % (spec,))
 
@@ -214,7 +243,8 @@ def make_engine(spec):
 def parser(doc):
     p = argparse.ArgumentParser(description=doc)
     p.add_argument("--contender", required=True,
-                   help="asyncio | rel0 | rel | rel:NAME | floor | floor:selectors; several: a,b,c")
+                   help="asyncio | uvloop | rel0 | rel | rel:NAME | rel:asyncio@uvloop | floor | "
+                        "floor:selectors; several: a,b,c")
     return p
 
 

@@ -322,6 +322,10 @@ class AsyncioRegistrar(SelectorRegistrar):
             self._in_pass = False
             self._failed(exc)
         self._in_pass = False
+        self._after_pass()
+
+    def _after_pass(self) -> None:
+        """The timer handle placed again, the idle audit placed, rel ended if done."""
         timers = self._timers
         if timers.live:
             if timers._heap[0][0] != self._timer_due:
@@ -337,8 +341,24 @@ class AsyncioRegistrar(SelectorRegistrar):
             self._end()
 
     def _on_timer(self) -> None:
+        """The call_at handle: the timers due run as in a pass (``Registrar._run``'s
+        timer step), without the rest of a pass when nothing else waits for one."""
         self._timer_handle = self._timer_due = None
-        self._pass()
+        timers = self._timers
+        if not timers.live or self._calls or self._sigq or self._poller_wait is not self._next_pop:
+            return self._pass()
+        now = time.monotonic()
+        if timers._heap[0][0] <= now:  # else early (asyncio's rounding): only placed again
+            self.tick += 1
+            self._in_pass = True
+            try:
+                self._run_timers(now)
+            except BaseException as exc:
+                self._in_pass = False
+                self._failed(exc)
+            self._in_pass = False
+        self._after_pass()
+        return None
 
     def _place_idle(self) -> None:
         loop = self._loop
@@ -403,9 +423,6 @@ class AsyncioRegistrar(SelectorRegistrar):
         loop = self._loop
         if due is None or loop is None:
             return
-        if self._idle_handle is not None:  # a timer wakes the loop sooner: no audit then
-            self._idle_handle.cancel()
-            self._idle_handle = None
         self._timer_due = due
         self._timer_handle = loop.call_at(loop.time() + (due - time.monotonic()), self._on_timer)
 
