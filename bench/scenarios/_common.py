@@ -16,6 +16,10 @@ Contenders (``--contender``):
 * ``rel:asyncio@uvloop``: this project's ``asyncio`` registrar on a uvloop loop
   (``rel_core.aio.use_loop(uvloop.new_event_loop())``); uvloop is a
   bench-only dependency (n/a without it);
+* ``rel:asyncio!run_forever`` (also ``@uvloop!run_forever``): the same, but run
+  the way rel runs inside an asyncio program: the loop's own
+  ``run_forever()``/``stop()``, no ``rel.dispatch()`` (which waits for rel to end,
+  and so keeps the idle audit's handle pending; see rel_core.asyncio_registrar);
 * ``floor``: no engine, a bare ``select.epoll`` loop (see FloorEngine): the
   cost of the scenario's system calls and callbacks alone;
 * ``floor:selectors``: the same over ``selectors.DefaultSelector``, the floor of
@@ -80,19 +84,28 @@ class RegistrarEngine(Engine):
         import rel_core
         from rel_core import discovery
 
+        spec = name
+        name, _, free = name.partition("!")
         name, _, loop = name.partition("@")
         try:
             self.registrar = discovery.load(name)(*([new_loop(loop)] if loop else []))
         except ImportError as exc:
             raise Unavailable("registrar %r: %s" % (name, exc)) from None
-        if loop:
-            name += "@" + loop
+        name = spec
         self.label = "rel_core %s" % (rel_core.__version__,)
         self.method = name
         self.read = self.registrar.read
         self.timeout = self.registrar.timeout
         self.run = self.registrar.dispatch
         self.stop = self.registrar.pause
+        if free:
+            in_loop(self, self.registrar._ensure_loop())
+
+
+def in_loop(engine, loop):
+    """Run ``engine`` (rel on the 'asyncio' registrar) by ``loop``'s own run_forever()/stop()."""
+    engine.run = loop.run_forever
+    engine.stop = loop.stop
 
 
 def new_loop(kind):
@@ -226,7 +239,8 @@ def make_engine(spec):
     if spec == "rel" or spec.startswith("rel:"):
         import rel_core
 
-        name, _, loop = spec[4:].partition("@")
+        name, _, free = spec[4:].partition("!")
+        name, _, loop = name.partition("@")
         try:
             method = rel_core.initialize([name], ["strict"]) if name else rel_core.initialize()
         except ImportError as exc:
@@ -236,7 +250,13 @@ def make_engine(spec):
 
             aio.use_loop(new_loop(loop))
             method += "@" + loop
-        return RelEngine(rel_core, "rel_core %s" % (rel_core.__version__,), method)
+        engine = RelEngine(rel_core, "rel_core %s" % (rel_core.__version__,), method)
+        if free:
+            engine.method += "!" + free
+            from rel_core import aio
+
+            in_loop(engine, aio.registrar()._ensure_loop())
+        return engine
     raise SystemExit("unknown contender %r" % (spec,))
 
 

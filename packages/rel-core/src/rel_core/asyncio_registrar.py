@@ -26,9 +26,12 @@ asyncio's loop only tells it when to look.
   (main thread only; ``delete()`` of the last watcher puts back the handler
   from before rel).
 * An fd closed while registered is forgotten by epoll without a word, and by
-  asyncio's loop too: with no timer armed, a ``call_later`` of IDLE_AUDIT
-  seconds that finds no pass has run since looks for such fds, as the other
-  registrars' silent waits do (a busy loop never pays for it).
+  asyncio's loop too: while ``rel.dispatch()`` or ``await
+  rel_core.aio.dispatch()`` waits for rel to end and no timer is armed, a
+  ``call_later`` of IDLE_AUDIT seconds that finds no pass has run since looks
+  for such fds, as the other registrars' silent waits do. Nothing waiting
+  for rel to end, no audit: rel adds no handle to asyncio's (a pending one
+  makes every select of asyncio's take a timeout, which costs).
 
 Which loop: the running loop of the thread that creates the registrar, arms a
 watcher or awaits :func:`rel_core.aio.dispatch`, if there is one; otherwise the
@@ -56,6 +59,7 @@ from asyncio.events import _get_running_loop
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from . import registrar as _engine
+from .errors import AbortBranch
 from .listener import Signal, Timer
 from .selector import SelectorRegistrar
 
@@ -342,27 +346,54 @@ class AsyncioRegistrar(SelectorRegistrar):
 
     def _on_timer(self) -> None:
         """The call_at handle: the timers due run as in a pass (``Registrar._run``'s
-        timer step), without the rest of a pass when nothing else waits for one."""
+        timer step, ``_run_timers`` and ``_run_timer`` inlined: a wake-up by a
+        timer is what this handle is for), without the rest of a pass when
+        nothing else waits for one."""
         self._timer_handle = self._timer_due = None
         timers = self._timers
         if not timers.live or self._calls or self._sigq or self._poller_wait is not self._next_pop:
             return self._pass()
         now = time.monotonic()
-        if timers._heap[0][0] <= now:  # else early (asyncio's rounding): only placed again
+        heap = timers._heap
+        if heap[0][0] <= now:  # else early (asyncio's rounding): only placed again
             self.tick += 1
             self._in_pass = True
             try:
-                self._run_timers(now)
+                mark = timers.mark()
+                t = timers.pop_due(now, mark)
+                while t is not None:
+                    gen = t._gen
+                    try:
+                        keep = t.cb(*t.args)  # type: ignore[misc]
+                    except AbortBranch:
+                        self.log("AbortBranch")
+                    else:
+                        if keep and t._gen == gen:
+                            timers.push(t, time.monotonic() + t.delay)  # type: ignore[operator]
+                    heap = timers._heap
+                    t = timers.pop_due(now, mark) if timers.live and heap[0][0] <= now else None
             except BaseException as exc:
                 self._in_pass = False
                 self._failed(exc)
             self._in_pass = False
-        self._after_pass()
+        # _after_pass(), its common cases inlined: no timer left, and nothing
+        # waits for rel to end, or the audit is placed already.
+        if timers.live or self._timer_handle is not None:
+            self._after_pass()
+        elif self._finish is not None:
+            if self._idle_handle is None:
+                self._after_pass()
+            elif self._once or not self._running or not self._io_count and not self.has_work():
+                self._end()
         return None
 
     def _place_idle(self) -> None:
+        # Only while something waits for rel to end: the audit is how a wait
+        # learns that nothing is left. Rel's watchers running in an asyncio
+        # program that awaits nothing of rel's get no wake-up beyond asyncio's
+        # own (a pending handle makes every select of asyncio's take a timeout).
         loop = self._loop
-        if loop is not None:
+        if loop is not None and self._finish is not None:
             self._idle_tick = self.tick
             self._idle_handle = loop.call_later(_engine.IDLE_AUDIT, self._on_idle)
 
@@ -370,6 +401,8 @@ class AsyncioRegistrar(SelectorRegistrar):
         """IDLE_AUDIT seconds on: if no pass ran meanwhile and no timer is
         armed, look for fds closed while registered (see the module docstring)."""
         self._idle_handle = None
+        if self._finish is None:
+            return
         if self.tick == self._idle_tick and not self._timers.live:
             self._audit_fds()
             self._pass()  # may end rel; runs the ondrop hooks' timers
