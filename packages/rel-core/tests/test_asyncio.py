@@ -258,9 +258,11 @@ def test_watcher_added_from_another_thread_wakes_the_awaited_loop(arel):
 
 @needs_sigusr1
 def test_signal_beside_asyncios_own_handlers_and_delete_restores(arel):
-    """rel's signal watcher on asyncio: rel's routed handler (signals.py), with
-    asyncio's wake-up fd and its add_signal_handler handler left working; the
-    watcher runs on each delivery, delete() puts the old handler back."""
+    """rel's signal watcher on a loop whose own add_signal_handler holds the
+    wake-up fd: asyncio cannot own rel's signal without taking it from the
+    program, so rel's routed handler (signals.py) delivers it, with asyncio's
+    wake-up fd and handler left working; the watcher runs on each delivery,
+    delete() puts the old handler back."""
     def previous(signum: int, frame: Any) -> None:
         pass
 
@@ -295,6 +297,75 @@ def test_signal_beside_asyncios_own_handlers_and_delete_restores(arel):
         return got, theirs
 
     assert asyncio.run(asyncio.wait_for(main(), 10)) == ([0, 1], [2])
+
+
+@needs_sigusr1
+def test_signal_in_a_running_loop_goes_through_add_signal_handler(arel):
+    """Armed in the main thread's running loop, with the wake-up fd free:
+    asyncio owns the signal (its handler and wake-up fd, not rel's); the
+    watcher is persistent, runs on each real delivery, and delete() puts the
+    old handler and the free wake-up fd back."""
+    def previous(signum: int, frame: Any) -> None:
+        pass
+
+    signal.signal(signal.SIGUSR1, previous)
+
+    async def main() -> Any:
+        rel_core.initialize(["asyncio"])
+        loop = asyncio.get_running_loop()
+        assert signal.set_wakeup_fd(-1) == -1
+        got: List[int] = []
+        w = rel_core.signal(signal.SIGUSR1,
+                            lambda: got.append(len(got)) or (len(got) == 2 and rel_core.abort()))
+        handler = signal.getsignal(signal.SIGUSR1)
+        assert handler is not previous and handler is not rel_core.signals._handler
+        wakeup = signal.set_wakeup_fd(-1)
+        signal.set_wakeup_fd(wakeup)
+        assert wakeup == loop._csock.fileno(), "asyncio's wake-up fd"  # type: ignore[attr-defined]
+        loop.call_later(0.02, os.kill, os.getpid(), signal.SIGUSR1)
+        loop.call_later(0.06, os.kill, os.getpid(), signal.SIGUSR1)
+        rel_core.timeout(5, rel_core.abort)
+        await aio.dispatch()
+        assert w.pending(), "persistent: still armed after two deliveries"
+        w.delete()
+        assert signal.getsignal(signal.SIGUSR1) is previous
+        assert signal.set_wakeup_fd(-1) == -1, "the wake-up fd is free again"
+        rel_core.init()
+        return got
+
+    assert asyncio.run(asyncio.wait_for(main(), 10)) == [0, 1]
+
+
+@needs_sigusr1
+def test_add_signal_handler_path_leaves_what_the_application_set_meanwhile(arel):
+    """asyncio owns rel's signal; the application then sets a handler and a
+    wake-up fd of its own: delete() leaves both in place. A signal that
+    cannot be caught is an OSError, the wake-up fd untouched."""
+    def app_handler(signum: int, frame: Any) -> None:
+        pass
+
+    mine, other = pair()
+
+    async def main() -> None:
+        rel_core.initialize(["asyncio"])
+        if hasattr(signal, "SIGKILL"):
+            with pytest.raises(OSError):
+                rel_core.signal(signal.SIGKILL, lambda: None)
+            assert signal.set_wakeup_fd(-1) == -1
+        w = rel_core.signal(signal.SIGUSR1, lambda: None)
+        assert signal.getsignal(signal.SIGUSR1) is not rel_core.signals._handler
+        signal.signal(signal.SIGUSR1, app_handler)
+        signal.set_wakeup_fd(mine.fileno())
+        w.delete()
+        assert signal.getsignal(signal.SIGUSR1) is app_handler
+        assert signal.set_wakeup_fd(-1) == mine.fileno()
+
+    try:
+        asyncio.run(asyncio.wait_for(main(), 10))
+    finally:
+        signal.set_wakeup_fd(-1)
+        mine.close()
+        other.close()
 
 
 @needs_sigusr1

@@ -19,12 +19,15 @@ asyncio's loop only tells it when to look.
 * A call from another thread is queued by the base engine, which wakes the
   loop with ``loop.call_soon_threadsafe``: nothing rel does from another
   thread touches the loop's internals.
-* Signals go through rel's own routing (``signals.py``), as on every
-  registrar: rel's one handler queues the delivery and wakes the loop with
-  ``call_soon_threadsafe``; rel never takes a wake-up fd that asyncio holds,
-  and asyncio's own ``add_signal_handler`` handlers keep working beside rel's
-  (main thread only; ``delete()`` of the last watcher puts back the handler
-  from before rel).
+* Signals go to ``loop.add_signal_handler`` where asyncio can own them (the
+  loop runs in the main thread when the watcher is armed, has signal
+  handlers, and the wake-up fd is nobody else's: ``aio_signals.py``): asyncio's
+  loop calls back, and a pass runs the signal's watchers. They behave as on
+  every registrar: persistent, ``delete()`` of the last watcher puts back the
+  handler from before rel, a watcher armed from another thread stays unarmed
+  (logged). Where asyncio cannot own one (Windows' selector loop), rel's own
+  routing (``signals.py``) delivers it, as on every registrar; so do signals
+  armed before ``initialize(['asyncio'])`` switched to this registrar.
 * An fd closed while registered is forgotten by epoll without a word, and by
   asyncio's loop too: while ``rel.dispatch()`` or ``await
   rel_core.aio.dispatch()`` waits for rel to end and no timer is armed, a
@@ -59,8 +62,11 @@ from asyncio.events import _get_running_loop
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from . import registrar as _engine
+from . import signals as _signals
+from .aio_signals import LoopSignals
 from .errors import AbortBranch
 from .listener import Signal, Timer
+from .logs import logger
 from .selector import SelectorRegistrar
 
 _READ = selectors.EVENT_READ
@@ -274,6 +280,7 @@ class AsyncioRegistrar(SelectorRegistrar):
         self._tasks = 0  # coroutines started by rel_core.aio.run(), not delivered yet
         self._idle_handle: Optional[asyncio.TimerHandle] = None  # the closed-fd audit
         self._idle_tick = -1  # self.tick when it was placed
+        self._loop_sigs = LoopSignals(self._on_signal)  # the signals asyncio's loop owns for rel
         super().__init__()
         # A loop from the start, so that an fd asyncio refuses (a regular file,
         # for epoll) fails at the call that registers it.
@@ -511,10 +518,13 @@ class AsyncioRegistrar(SelectorRegistrar):
                 "proactor loop has none: run a selector loop (asyncio.SelectorEventLoop, "
                 "or asyncio.WindowsSelectorEventLoopPolicy)")
         with self._lock:
+            old = self._loop
             self._unbind()
             self._loop = loop
             if loop.is_running():  # in this thread: callers pass only such a loop
                 self._owner = _get_ident()
+            if self._loop_sigs.saved and old is not loop:
+                self._move_signals(old, loop)
             for fd, exc in self._selector.bind(loop):  # type: ignore[attr-defined]
                 self._kmask.pop(fd, None)
                 self._drop_fd(fd, exc)
@@ -583,11 +593,112 @@ class AsyncioRegistrar(SelectorRegistrar):
     def has_work(self) -> bool:
         return bool(self._tasks) or super().has_work()
 
-    # -- signals: signals.py, as every registrar; a deletion may end rel --------------
+    # -- signals: asyncio's add_signal_handler where it can own them (aio_signals.py),
+    # else signals.py as on every registrar; the watchers in the base's table either way.
+    def _on_signal(self, sig: int) -> None:
+        """asyncio's loop calls this on each delivery of a signal it owns for rel."""
+        if sig not in self._signals:  # its last watcher went off the main thread
+            self._give_back_signal(sig)
+            old = self._loop_sigs.handler_before(sig)
+            if callable(old):  # that delivery is the old handler's
+                old(sig, None)
+            return
+        self._sigq.append(sig)
+        self._pass()
+
+    def _arm_signal(self, w: Signal) -> None:
+        if not _signals._main_thread():
+            return super()._arm_signal(w)  # not armed, logged, as on every registrar
+        for sig in [s for s in self._loop_sigs.saved if s not in self._signals]:
+            self._give_back_signal(sig)  # the main thread's visit: left off another thread
+        self._attach()
+        with self._lock:
+            if self._moved_to is not None:
+                return self._forward("_arm_signal", (w,))  # type: ignore[no-any-return]
+            sig = w.sig
+            watchers = self._signals.get(sig)
+            if sig not in self._loop_sigs.saved:
+                loop = self._loop
+                if watchers is not None or loop is None or not loop.is_running():
+                    # routed by signals.py already, or rel.dispatch() will run the loop,
+                    # maybe in another thread: rel's own routing (see aio_signals.py)
+                    return super()._arm_signal(w)
+                if not self._loop_sigs.take(loop, sig):
+                    return super()._arm_signal(w)
+                watchers = self._signals[sig] = []
+            if not w.active:
+                assert watchers is not None
+                watchers.append(w)
+                w.active = True
+        return None
+
     def _disarm_signal(self, w: Signal) -> None:
-        super()._disarm_signal(w)
+        if w.sig in self._loop_sigs.saved:
+            with self._lock:
+                if self._moved_to is not None:
+                    return self._forward("_disarm_signal", (w,))  # type: ignore[no-any-return]
+                watchers = self._signals.get(w.sig)
+                was_active, w.active = w.active, False
+                if was_active and watchers is not None and w in watchers:
+                    watchers.remove(w)
+                    if not watchers:
+                        del self._signals[w.sig]
+                        self._give_back_signal(w.sig)
+        else:
+            super()._disarm_signal(w)
         if self._finish is not None and not self._in_pass:
             self._poke()
+        return None
+
+    def _reset_signal(self, sig: int) -> None:
+        super()._reset_signal(sig)
+        if sig in self._loop_sigs.saved:
+            self._give_back_signal(sig)
+
+    def _give_back_signal(self, sig: int) -> None:
+        """No watcher of ``sig`` is left: asyncio lets it go, the old handler
+        comes back (the main thread only may set handlers: from another thread,
+        the loop's thread does it, as soon as it runs, if that is the main one)."""
+        if sig not in self._loop_sigs.saved or sig in self._signals:
+            return
+        if _signals._main_thread():
+            self._loop_sigs.give_back(self._loop, sig)
+            return
+        logger.info("rel: signal %d: its handler is put back at its next delivery, or the main "
+                    "thread's next signal call on this registrar", sig)
+
+    def _move_signals(self, old: Optional[asyncio.AbstractEventLoop],
+                      new: asyncio.AbstractEventLoop) -> None:
+        """The signals asyncio owned for rel go to ``new``; those it refuses
+        (another thread's loop, a loop without signal handlers) to signals.py."""
+        routed = False
+        for sig, saved in self._loop_sigs.move(old, new).items():
+            if _signals._main_thread():
+                self._sigs.route(sig, saved)
+                routed = True
+            else:
+                logger.warning("rel: signal %d: its watchers get no delivery on a loop of another "
+                               "thread (signal handlers belong to the main thread)", sig)
+        if routed:
+            self._watch_channel(_signals.channel())
+
+    def init(self) -> None:
+        """As :meth:`Registrar.init`; the signals asyncio owned for rel are given back."""
+        super().init()
+        if self._moved_to is None:
+            self._loop_sigs.give_back_all(self._loop)
+
+    def _hand_over(self, new: Any) -> Any:
+        # Switching registrar: the signals asyncio owns for rel go to signals.py's
+        # routing (the new registrar's from now on: SignalDelivery.move_to).
+        calls = super()._hand_over(new)  # RuntimeError while the loop runs: nothing changed
+        loop = self._loop
+        for sig, saved in list(self._loop_sigs.saved.items()):
+            del self._loop_sigs.saved[sig]
+            if loop is not None and not loop.is_closed():
+                loop.remove_signal_handler(sig)
+            self._sigs.route(sig, saved)
+        return calls
 
     # -- running --------------------------------------------------------------------------
     def _sync_loop(self, what: str, make: bool = True) -> asyncio.AbstractEventLoop:
