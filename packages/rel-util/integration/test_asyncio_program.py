@@ -68,6 +68,9 @@ class HandshakeInAThread:
 
     def __init__(self) -> None:
         self.threads: List[threading.Thread] = []
+        # Set at the end: a reconnect then starts no handshake (websocket-client's
+        # initialize_socket() sets keep_running again, so closed apps would retry).
+        self.stopped = False
 
     def __getattr__(self, name: str) -> Any:
         return getattr(rel, name)
@@ -75,6 +78,8 @@ class HandshakeInAThread:
     def timeout(self, seconds: float, cb: Callable[..., Any], *args: Any) -> Any:
         if getattr(cb, "__name__", "") == "initialize_socket":
             def in_a_thread() -> None:
+                if self.stopped:
+                    return
                 t = threading.Thread(target=cb, args=args, daemon=True)
                 self.threads.append(t)
                 t.start()
@@ -195,6 +200,7 @@ def test_websocket_client_apps_inside_asyncio_with_the_server_in_the_same_loop(o
         done = asyncio.get_running_loop().create_future()
         server = await serve(echo, port)
         assert await asyncio.wait_for(done, 60) == "after restart"
+        shim.stopped = True
         for state in apps.values():
             close_app(state["app"])
         server.close()
