@@ -359,6 +359,7 @@ def bench(session: nox.Session) -> None:
     session.install(*DEZ_DEPS)
     if apt_install(session, "wrk", "wrk") is None:
         session.warn("no wrk: the dezhttp scenario uses its Python client")
+    session.install("uvloop")  # the aioloop scenario: rel on uvloop (a bench-only dependency)
     session.install("redis>=5.0,<9", "hiredis")  # the redisbus scenario (n/a without a redis-server)
     binary = apt_install(session, "redis-server", "redis-server")
     if binary:

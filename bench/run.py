@@ -58,6 +58,7 @@ SETTINGS = {
         "redisbus_repeats": 2,
         "dezhttp": {"duration": 5.0, "connections": "1,50"},
         "dezhttp_repeats": 3,
+        "aioloop_repeats": 3,
     },
     "quick": {
         "repeats": 1,
@@ -77,10 +78,13 @@ SETTINGS = {
         "redisbus_repeats": 1,
         "dezhttp": {"duration": 2.0, "connections": "1,50"},
         "dezhttp_repeats": 1,
+        "aioloop_repeats": 1,
     },
 }
 
-ORDER = ["pingpong", "timers", "wakeup", "idle", "manyfds", "buffwrite", "dezhttp", "redisbus"]
+ORDER = ["pingpong", "timers", "wakeup", "idle", "manyfds", "buffwrite", "dezhttp", "redisbus", "aioloop"]
+# Registrars with a table of their own (aioloop), left out of the generic rows.
+OWN_TABLE = {"asyncio"}
 # dez, one of rel's users: its HTTP hello-world sample is the dezhttp scenario's server.
 DEZ = "dez==0.10.10.56"
 DEZ_DEPS = ["psutil>=5.9.1", "python-magic>=0.4.11"]
@@ -197,7 +201,15 @@ def make_contenders(probe, rel0_python, rel0_why):
                             None if hasattr(select, "epoll") else "needs select.epoll (Linux)")
     cs["floor:selectors"] = Contender("floor:selectors", "floor: no engine, a bare selectors loop",
                                       sys.executable, "floor:selectors")
+    cs["uvloop"] = Contender("uvloop", "uvloop (%s)" % (probe.get("uvloop") or "-"), sys.executable,
+                             "uvloop", None if probe.get("uvloop") else
+                             "uvloop is not installed (a bench-only dependency)")
+    if "asyncio" in registrars:  # the registrar, keyed apart from asyncio's own loop
+        why = None if registrars["asyncio"] == "ok" else registrars["asyncio"]
+        cs["rel:asyncio"] = Contender("rel:asyncio", "rel_core: asyncio", sys.executable, "rel:asyncio", why)
     for n in available:
+        if n in OWN_TABLE:
+            continue
         tag = " (portable)" if n == PORTABLE else ""
         tag += " (default)" if n == default and n != PORTABLE else ""
         why = None if registrars[n] == "ok" else registrars[n]
@@ -405,7 +417,7 @@ FLOOR_NOTE = ("floor: not an event loop but its lower bound: `select.epoll.poll`
 def scenario_jobs(name, cs, names, default, s):
     """(jobs, metrics, title, notes) of one scenario."""
     R = s["repeats"]
-    ours_all = [cs[n] for n in names if n in cs]
+    ours_all = [cs[n] for n in names if n in cs and n not in OWN_TABLE]
     ours_main = [cs[n] for n in names if n in cs and (n == PORTABLE or n == default)]
     base = [cs["asyncio"], cs["rel0"]]
 
@@ -637,6 +649,97 @@ def run_redisbus(cs, default, s, summary):
     return {j.row: j.results for j in jobs}
 
 
+def run_aioloop(cs, default, s, summary):
+    """rel on asyncio's loops (the ``asyncio`` registrar, on asyncio's own loop and on uvloop's),
+    beside those loops' own add_reader API and rel's default registrar: ping-pong and wake-up
+    latency side by side in one process per run, then idle CPU and wake-ups."""
+    R = s["aioloop_repeats"]
+    base = cs.get("rel:asyncio")
+    why = base.unavailable if base else "the 'asyncio' registrar is not installed"
+    uv_why = why or cs["uvloop"].unavailable
+
+    def rel_on(spec, label, unavailable):
+        return Contender(spec, "rel_core: asyncio registrar, " + label, sys.executable, spec, unavailable)
+
+    in_loop = rel_on("rel:asyncio!run_forever", "asyncio's loop, in its run_forever()", why)
+    row = [cs["asyncio"], cs["uvloop"], in_loop,
+           rel_on("rel:asyncio@uvloop!run_forever", "uvloop's loop, in its run_forever()", uv_why),
+           rel_on("rel:asyncio", "asyncio's loop, rel.dispatch()", why),
+           rel_on("rel:asyncio@uvloop", "uvloop's loop, rel.dispatch()", uv_why)]
+    if default in cs:
+        row.append(cs[default])
+    dispatched = row[4]
+
+    def interleaved(script, args):
+        jobs = [Job(c.label, c, script, args, R) for c in row]
+        for j in jobs:
+            j.group = "aioloop"
+        return jobs
+
+    pp_m = [Metric("rate", "round trips/s", True, f_rate)]
+    pp = interleaved("pingpong.py", opts(s["pingpong"]))
+    run_jobs("aioloop", pp, pp_m)
+    wk_m = [Metric("p50_us", "latency p50 µs", False, f_us), Metric("p99_us", "latency p99 µs", False, f_us)]
+    wk = interleaved("wakeup.py", opts(s["wakeup"]))
+    run_jobs("aioloop", wk, wk_m)
+    idle_m = [Metric("cpu_ms", "CPU ms", False, f_ms), Metric("wakeups", "wake-ups", False, f_int)]
+    idle = [Job(c.label, c, "idle.py", opts(s["idle"]), s["idle_repeats"]) for c in row]
+    run_jobs("aioloop", idle, idle_m)
+    b_pp, b_wk, b_idle = bests(pp, pp_m), bests(wk, wk_m), bests(idle, idle_m)
+
+    def each_run(jobs, key, c):
+        """Per repeat, row ``c``'s value over asyncio's own (they ran side by side)."""
+        ours = next(j for j in jobs if j.contender is c).results
+        ref = next(j for j in jobs if j.contender is cs["asyncio"]).results
+        return ", ".join(f_ratio(a[key] / r[key]) if key in a and r.get(key) else "-"
+                         for a, r in zip(ours, ref))
+
+    def runs(jobs, key):
+        return "; ".join("%s: %s" % (c.label.split(", ", 1)[1], each_run(jobs, key, c))
+                         for c in (in_loop, dispatched))
+
+    note = ("One process per run for every row, each row with its own socketpair and loop, taking "
+            "turns (as in the ping-pong and wake-up tables); best of %d runs. The asyncio registrar: "
+            "rel's engine with asyncio's loop waiting (`initialize(['asyncio'])`; on uvloop through "
+            "`rel_core.aio.use_loop(uvloop.new_event_loop())`), run either as rel runs inside an "
+            "asyncio program (the loop's own `run_forever()`/`stop()`) or by `rel.dispatch()`, which "
+            "waits for rel to end and so keeps the idle audit's 10 s handle pending (asyncio's select "
+            "then takes a timeout, which costs a few µs a wait here). asyncio and uvloop rows: their "
+            "own `add_reader`/`call_later`." % (R,))
+    refs = {"asyncio": b_pp.get("asyncio", {})}
+    table("rel on asyncio's loops: ping-pong over a socketpair (round trips/s, higher is better)",
+          pp, pp_m, refs, (note, "÷ asyncio, run by run: %s." % runs(pp, "rate")), ratio_refs=("asyncio",))
+    table("rel on asyncio's loops: wake-up latency, timer callback writes a byte -> read callback runs "
+          "(%d samples; µs, lower is better)" % s["wakeup"]["count"],
+          wk, wk_m, {"asyncio": b_wk.get("asyncio", {})},
+          ("p50 ÷ asyncio, run by run: %s." % runs(wk, "p50_us"),), ratio_refs=("asyncio",))
+    table("rel on asyncio's loops: idle for %.0f s, one read watcher on a silent socket (lower is better)"
+          % s["idle"]["seconds"], idle, idle_m, {"asyncio": b_idle.get("asyncio", {})},
+          ("A process per row and run, best of %d; wake-ups: voluntary context switches."
+           % s["idle_repeats"],), ratio_refs=("asyncio",))
+    a_pp, a_wk, a_idle = b_pp.get("asyncio", {}), b_wk.get("asyncio", {}), b_idle.get("asyncio", {})
+    for c in (in_loop, dispatched):
+        how = c.label.split(", ", 1)[1]
+        summary.append(("11", "ping-pong, rel on asyncio (%s) >= 0.9x asyncio's own add_reader" % how,
+                        *ratio_check(b_pp.get(c.key, {}).get("rate"), a_pp.get("rate"), 0.9, "rt/s")))
+        p50, ref = b_wk.get(c.key, {}).get("p50_us"), a_wk.get("p50_us")
+        summary.append(("11", "wake-up p50, rel on asyncio (%s) <= 1.1x asyncio's" % how,
+                        None if p50 is None or ref is None else p50 <= 1.1 * ref,
+                        "n/a" if p50 is None or ref is None
+                        else "%s vs %s µs (%.2fx)" % (f_us(p50), f_us(ref), p50 / ref)))
+        summary.append(("11", "idle %.0f s, rel on asyncio (%s): wake-ups <= asyncio's"
+                        % (s["idle"]["seconds"], how),
+                        *no_worse(b_idle.get(c.key, {}).get("wakeups"), a_idle.get("wakeups"), f_int)))
+    if default:
+        for c in (row[3], row[5]):
+            summary.append(("11", "(reported) ping-pong, rel on uvloop (%s) vs rel's %s registrar"
+                            % (c.label.split(", ", 2)[2], default), "info",
+                            ratio_check(b_pp.get(c.key, {}).get("rate"), b_pp.get(default, {}).get("rate"),
+                                        1.0, "rt/s")[1]))
+    return {name: {j.row: j.results for j in jobs} for name, jobs in (("pingpong", pp), ("wakeup", wk),
+                                                                      ("idle", idle))}
+
+
 # -- targets ----------------------------------------------------------------------------------
 
 
@@ -710,7 +813,7 @@ def targets(name, b, names, default, summary):
 
 
 def print_summary(summary):
-    out("\n### Targets (issues 2, 3, 4, 10, 12)\n")
+    out("\n### Targets (issues 2, 3, 4, 10, 11, 12)\n")
     out("| issue | target | result | measured |")
     out("|---|---|---|---|")
     for issue, what, ok, detail in summary:
@@ -808,6 +911,9 @@ def main(argv=None):
                 continue
             if name == "dezhttp":
                 raw[name] = run_dezhttp(cs, default, s, summary, dez_why)
+                continue
+            if name == "aioloop":
+                raw[name] = run_aioloop(cs, default, s, summary)
                 continue
             jobs, metrics, title, notes = scenario_jobs(name, cs, names, default, s)
             run_jobs(name, jobs, metrics)

@@ -12,6 +12,14 @@ Contenders (``--contender``):
 * ``rel0``: rel 0.4.9.27 (``import rel``), its epoll registrar;
 * ``rel``: this project's ``rel_core`` with the registrar ``initialize()`` picks;
 * ``rel:NAME``: this project with registrar NAME, ``initialize([NAME], ['strict'])``;
+* ``uvloop``: uvloop's event loop, the same low-level API as ``asyncio``;
+* ``rel:asyncio@uvloop``: this project's ``asyncio`` registrar on a uvloop loop
+  (``rel_core.aio.use_loop(uvloop.new_event_loop())``); uvloop is a
+  bench-only dependency (n/a without it);
+* ``rel:asyncio!run_forever`` (also ``@uvloop!run_forever``): the same, but run
+  the way rel runs inside an asyncio program: the loop's own
+  ``run_forever()``/``stop()``, no ``rel.dispatch()`` (which waits for rel to end,
+  and so keeps the idle audit's handle pending; see rel_core.asyncio_registrar);
 * ``floor``: no engine, a bare ``select.epoll`` loop (see FloorEngine): the
   cost of the scenario's system calls and callbacks alone;
 * ``floor:selectors``: the same over ``selectors.DefaultSelector``, the floor of
@@ -76,28 +84,57 @@ class RegistrarEngine(Engine):
         import rel_core
         from rel_core import discovery
 
+        spec = name
+        name, _, free = name.partition("!")
+        name, _, loop = name.partition("@")
         try:
-            self.registrar = discovery.load(name)()
+            self.registrar = discovery.load(name)(*([new_loop(loop)] if loop else []))
         except ImportError as exc:
             raise Unavailable("registrar %r: %s" % (name, exc)) from None
+        name = spec
         self.label = "rel_core %s" % (rel_core.__version__,)
         self.method = name
         self.read = self.registrar.read
         self.timeout = self.registrar.timeout
         self.run = self.registrar.dispatch
         self.stop = self.registrar.pause
+        if free:
+            in_loop(self, self.registrar._ensure_loop())
+
+
+def in_loop(engine, loop):
+    """Run ``engine`` (rel on the 'asyncio' registrar) by ``loop``'s own run_forever()/stop()."""
+    engine.run = loop.run_forever
+    engine.stop = loop.stop
+
+
+def new_loop(kind):
+    """A new asyncio event loop: ``asyncio``'s default, or ``uvloop``'s."""
+    if kind == "uvloop":
+        try:
+            import uvloop
+        except ImportError as exc:
+            raise Unavailable("uvloop is not installed: %s" % (exc,)) from None
+        return uvloop.new_event_loop()
+    if kind in ("", "asyncio"):
+        import asyncio
+
+        return asyncio.new_event_loop()
+    raise SystemExit("unknown loop %r" % (kind,))
 
 
 class AsyncioEngine(Engine):
     label = "asyncio"
 
-    def __init__(self):
+    def __init__(self, kind="asyncio"):
         import asyncio
 
         self.asyncio = asyncio
-        self.loop = asyncio.new_event_loop()
+        self.loop = new_loop(kind)
         asyncio.set_event_loop(self.loop)
-        self.method = type(getattr(self.loop, "_selector", None)).__name__
+        self.label = kind
+        self.method = (type(self.loop._selector).__name__ if hasattr(self.loop, "_selector")
+                       else type(self.loop).__module__.split(".")[0])
         self.timeout = self.loop.call_later
         self.run = self.loop.run_forever
         self.stop = self.loop.stop
@@ -187,8 +224,8 @@ class SelectorsFloorEngine(FloorEngine):
 
 
 def make_engine(spec):
-    if spec == "asyncio":
-        return AsyncioEngine()
+    if spec in ("asyncio", "uvloop"):
+        return AsyncioEngine(spec)
     if spec == "floor":
         return FloorEngine()
     if spec == "floor:selectors":
@@ -202,19 +239,32 @@ def make_engine(spec):
     if spec == "rel" or spec.startswith("rel:"):
         import rel_core
 
-        name = spec[4:]
+        name, _, free = spec[4:].partition("!")
+        name, _, loop = name.partition("@")
         try:
             method = rel_core.initialize([name], ["strict"]) if name else rel_core.initialize()
         except ImportError as exc:
             raise Unavailable("registrar %r: %s" % (name, exc)) from None
-        return RelEngine(rel_core, "rel_core %s" % (rel_core.__version__,), method)
+        if loop:
+            from rel_core import aio
+
+            aio.use_loop(new_loop(loop))
+            method += "@" + loop
+        engine = RelEngine(rel_core, "rel_core %s" % (rel_core.__version__,), method)
+        if free:
+            engine.method += "!" + free
+            from rel_core import aio
+
+            in_loop(engine, aio.registrar()._ensure_loop())
+        return engine
     raise SystemExit("unknown contender %r" % (spec,))
 
 
 def parser(doc):
     p = argparse.ArgumentParser(description=doc)
     p.add_argument("--contender", required=True,
-                   help="asyncio | rel0 | rel | rel:NAME | floor | floor:selectors; several: a,b,c")
+                   help="asyncio | uvloop | rel0 | rel | rel:NAME | rel:asyncio@uvloop | floor | "
+                        "floor:selectors; several: a,b,c")
     return p
 
 

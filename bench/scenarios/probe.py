@@ -1,6 +1,7 @@
 """What this project offers in this interpreter: every registrar advertised in
 the ``rel.registrars`` entry-point group, whether it runs here (loaded and
-instantiated), and whether rel_util's buffwrite is importable."""
+instantiated), whether rel_util's buffwrite is importable, and uvloop's version
+(None without it)."""
 
 from __future__ import annotations
 
@@ -58,7 +59,14 @@ def main():
         out["rel_util"] = getattr(rel_util, "__version__", None) or _dist_version("rel-util")
     except Exception as exc:  # noqa: BLE001
         out["rel_util_error"] = "%s: %s" % (type(exc).__name__, exc)
+    out["uvloop"] = _dist_version("uvloop") if _importable("uvloop") else None  # a bench-only dependency
     return out
+
+
+def _importable(name):
+    import importlib.util
+
+    return importlib.util.find_spec(name) is not None
 
 
 if __name__ == "__main__":

@@ -49,14 +49,19 @@ SIGNALS = [s for s in ("SIGUSR1", "SIGUSR2", "SIGINT", "SIGALRM") if hasattr(sig
 # -- which registrars ----------------------------------------------------------------
 def _registrar_params() -> List[Any]:
     params = []
-    if os.environ.get("REL_TEST_REGISTRARS", "") == "all":
+    chosen = os.environ.get("REL_TEST_REGISTRARS", "")
+    if chosen == "all":
         names = discovery.available_names()
+    elif chosen:
+        names = [n.strip() for n in chosen.split(",") if n.strip()]
     else:
         names = ["selectors"]
     skipped = {n.strip() for n in os.environ.get("REL_TEST_SKIP_REGISTRARS", "").split(",")}
     names = [n for n in names if n not in skipped]
     for name in names:
         params.append(pytest.param(("entry-point", name), id=name))
+        if name == "asyncio":
+            params.append(pytest.param(("awaited", name), id="asyncio-awaited"))
     extra = os.environ.get("REL_TEST_EXTRA_REGISTRARS", "")
     for spec in (s.strip() for s in extra.split(",")):
         if not spec:
@@ -80,6 +85,7 @@ def registrar_class(request: Any) -> Type[Registrar]:
         pytest.skip("cannot import: %s" % (what,))
     if how == "class":
         return what  # type: ignore[no-any-return]
+    request.node.rel_awaited = how == "awaited"
     try:
         return discovery.load(what)
     except ImportError as exc:
@@ -89,10 +95,14 @@ def registrar_class(request: Any) -> Type[Registrar]:
 
 # -- the facade bound to a fresh registrar -------------------------------------------
 @pytest.fixture
-def rel(registrar_class: Type[Registrar], monkeypatch: Any) -> Any:
+def rel(registrar_class: Type[Registrar], monkeypatch: Any, request: Any) -> Any:
     """``rel_core`` (the facade, as ``import rel_core as rel``) over a fresh
     instance of the registrar under test; closed and unbound afterwards, with
-    signal handlers, the wake-up fd and rel's module state put back."""
+    signal handlers, the wake-up fd and rel's module state put back.
+
+    ``asyncio-awaited``: the asyncio registrar, made inside a running asyncio
+    loop (so bound to it as in an asyncio program), and every ``rel.dispatch()``
+    of the test is ``await rel_core.aio.dispatch()`` in that loop."""
     handlers = {s: signal.getsignal(getattr(signal, s)) for s in SIGNALS}
     wakeup_fd = signal.set_wakeup_fd(-1)
     signal.set_wakeup_fd(wakeup_fd)
@@ -103,8 +113,12 @@ def rel(registrar_class: Type[Registrar], monkeypatch: Any) -> Any:
     monkeypatch.setattr(rel_core.debug, "_requested_measure", False)
     monkeypatch.setattr(rel_core.registrar, "SLEEP_SEC", rel_core.registrar.SLEEP_SEC)
     monkeypatch.setattr(rel_core.registrar, "SLEEP_TURBO", rel_core.registrar.SLEEP_TURBO)
+    aloop = None
     try:
-        reg = registrar_class()
+        if getattr(request.node, "rel_awaited", False):
+            aloop, reg = _awaited_registrar(registrar_class, monkeypatch)
+        else:
+            reg = registrar_class()
     except ImportError as exc:
         pytest.skip(str(exc))
     facade.registrar = reg
@@ -119,6 +133,8 @@ def rel(registrar_class: Type[Registrar], monkeypatch: Any) -> Any:
             current.close()
         if reg is not current and reg._moved_to is None:  # else initialize() closed it
             reg.close()
+        if aloop is not None:
+            aloop.close()
         rel_core.logs.verbose = False
         rel_core.logs.logger.setLevel(logger_level)
         if isinstance(sys.modules.get("event"), rel_core.pyevent.FakeEventModule):
@@ -126,6 +142,38 @@ def rel(registrar_class: Type[Registrar], monkeypatch: Any) -> Any:
         for s, h in handlers.items():
             signal.signal(getattr(signal, s), h if h is not None else signal.SIG_DFL)
         signal.set_wakeup_fd(wakeup_fd)
+
+
+def _awaited_registrar(registrar_class: Type[Registrar], monkeypatch: Any) -> Any:
+    """An asyncio loop and a registrar made while it runs; ``rel.dispatch()``
+    rerouted to ``loop.run_until_complete(rel_core.aio.dispatch())``."""
+    import asyncio
+    from asyncio.events import _get_running_loop
+
+    from rel_core import aio
+
+    # Windows' default (proactor) loop has no add_reader: the selector loop
+    # there, as the registrar picks for a loop of its own.
+    aloop = asyncio.SelectorEventLoop() if sys.platform == "win32" else asyncio.new_event_loop()
+
+    async def make() -> Registrar:
+        return registrar_class()
+
+    reg = aloop.run_until_complete(make())
+    real_dispatch = facade.dispatch
+
+    def awaited_dispatch() -> None:
+        current = facade.registrar
+        if (_get_running_loop() is not None or aloop.is_running()
+                or getattr(current, "_loop", None) is not aloop or current._running):  # type: ignore[union-attr]
+            return real_dispatch()  # in a callback, another thread, or switched away
+        aloop.run_until_complete(aio.dispatch())
+        return None
+
+    for module in (facade, rel_core):
+        monkeypatch.setattr(module, "dispatch", awaited_dispatch)
+        monkeypatch.setattr(module, "resume", awaited_dispatch)
+    return aloop, reg
 
 
 def pytest_collection_modifyitems(config: Any, items: List[Any]) -> None:

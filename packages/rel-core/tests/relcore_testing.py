@@ -83,12 +83,24 @@ class WaitCounter:
 
     def __init__(self, reg: Registrar) -> None:
         self.reg = reg
-        self.real = reg._poller_wait
         self.timeouts: List[Optional[float]] = []
         self.entered = threading.Event()
+        ensure_loop = getattr(reg, "_ensure_loop", None)
+        if ensure_loop is not None:
+            # The asyncio registrar: asyncio's loop does the waiting, in its
+            # selector; rel's _poller_wait only hands a pass what woke it.
+            target = ensure_loop()._selector
+            self.real = target.select
+            target.select = self._wait
+            return
+        self.real = reg._poller_wait
         reg._poller_wait = self._wait  # type: ignore[method-assign]
 
     def _wait(self, timeout: Optional[float]) -> Any:
+        if getattr(self.reg, "_finish", True) is None:
+            # asyncio's loop running before rel dispatches (starting the task
+            # that awaits rel_core.aio.dispatch()): not a wait of rel's.
+            return self.real(timeout)
         self.timeouts.append(timeout)
         self.entered.set()
         return self.real(timeout)

@@ -77,8 +77,11 @@ def test_truthy_raising_timer_is_not_rearmed(rel, settle):
     assert calls == [1]
 
 
-def test_callback_exception_pyevent(rel, settle):
+def test_callback_exception_pyevent(rel, settle, request):
     """pyevent's test_callback_exception: one raising, one catching its own."""
+    # asyncio-awaited: the other timer, due too, fires as asyncio's loop runs
+    # the iteration in which the await ends (see test_pause_resume).
+    awaited = "asyncio-awaited" in request.node.name
     ran = []
     boom = Exception("from raise_cb")
 
@@ -97,7 +100,7 @@ def test_callback_exception_pyevent(rel, settle):
     with pytest.raises(Exception) as info:  # noqa: B017 - pyevent's own test
         rel.dispatch()
     assert info.value is boom, "dispatch() must raise the callback's own exception"
-    assert ran == ["raise"]
+    assert ran == ["raise"] or awaited and ran == ["raise", "catch"]
     assert not rel.is_running()
     settle()  # the other timer is still armed, and runs
     assert ran == ["raise", "catch"]

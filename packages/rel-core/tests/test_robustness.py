@@ -386,7 +386,9 @@ def test_pending_right_after_a_timeout_from_another_thread(rel, socks):
     assert not errors
 
 
-def test_pause_from_another_thread_as_dispatch_starts_is_not_lost(rel):
+def test_pause_from_another_thread_as_dispatch_starts_is_not_lost(rel, request):
+    if "asyncio-awaited" in request.node.name:
+        pytest.skip("dispatch() is an await there: it has no _claim() for the pause to land after")
     rel.timeout(0.01, lambda: True)  # keeps dispatch() going until paused
     limit = rel.timeout(5, rel.abort)
 

@@ -26,6 +26,7 @@ import time
 import types
 from typing import Any, Dict, List, Optional
 
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -273,6 +274,10 @@ class LoopMachine(RuleBasedStateMachine):
 
 
 def test_watchers_against_model(rel, registrar_class):
+    if getattr(registrar_class, "name", "") == "asyncio":
+        # The model's fake clock jumps inside the poller wait; on the asyncio
+        # registrar asyncio's loop waits, on its own clock.
+        pytest.skip("the fake clock cannot drive asyncio's loop")
     machine = type("Machine", (LoopMachine,), {"registrar_class": registrar_class})
     run_state_machine_as_test(machine, settings=settings(
         max_examples=60, stateful_step_count=30, deadline=None, derandomize=True, database=None,

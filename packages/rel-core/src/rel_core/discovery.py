@@ -17,6 +17,7 @@ GROUP = "rel.registrars"
 
 # The preference ladder, fastest first: the OS pollers of rel-registrars (each
 # exists only on its platforms), then rel-core's portable one, which always works.
+# rel-core's 'asyncio' registrar is never picked by default: initialize(['asyncio']).
 supported_methods: List[str] = ["epoll", "kqueue", "devpoll", "poll", "select", "selectors"]
 
 # Where each classic name lives, for the ImportError that says what to install.
@@ -27,6 +28,7 @@ DISTRIBUTIONS: Dict[str, str] = {
     "poll": "rel-registrars",
     "select": "rel-registrars",
     "selectors": "rel-core",
+    "asyncio": "rel-core",
 }
 # The select module call each classic name needs: where it is missing, no
 # distribution can provide that registrar, and the ImportError says so (on

@@ -124,17 +124,30 @@ class Registrar(IOTable):
         self.tick = 0
         self._poller_open()
         self._ready_bits = (self._READY_READ, self._READY_WRITE, self._READY_ERROR)
-        try:
-            self._waker = Waker()
-        except BaseException:
-            self._poller_close()
-            raise
+        self._open_waker()
         self._chan_watch: Optional[SocketIO] = None  # on rel's signal wake-up channel
         self._sigs = SignalDelivery(self._waker.wake, self._watch_channel)
         # The loop reads these two at every pass: the delivery's own dict and
         # deque (never replaced), bound here.
         self._signals = self._sigs.watchers  # {signum: [Signal]}
         self._sigq = self._sigs.queue  # signals delivered, not yet handled
+        if "REL_DEBUG" in os.environ or "rel_core.debug" in sys.modules:
+            # Diagnostics may be wanted: they instrument this instance (see
+            # debug.py). Otherwise nothing of them is even imported.
+            from . import debug
+
+            debug.on_build(self)
+
+    def _open_waker(self) -> None:
+        """Give the loop its cross-thread wake-up: ``self._waker``, whose
+        ``wake()`` ends a blocked wait (a subclass whose loop has its own way
+        to be woken, such as asyncio's, supplies another object with ``wake()``
+        and ``close()``)."""
+        try:
+            self._waker = Waker()
+        except BaseException:
+            self._poller_close()
+            raise
         wake = SocketIO(self, "read", self._waker, self._on_wake, arm=False)
         wake.persistent()
         wake.internal = True
@@ -144,12 +157,6 @@ class Registrar(IOTable):
             self._waker.close()
             self._poller_close()
             raise
-        if "REL_DEBUG" in os.environ or "rel_core.debug" in sys.modules:
-            # Diagnostics may be wanted: they instrument this instance (see
-            # debug.py). Otherwise nothing of them is even imported.
-            from . import debug
-
-            debug.on_build(self)
 
     # -- watcher factories ----------------------------------------------------------
     def read(self, sock: FileLike, cb: Callable[..., Any], *args: Any) -> SocketIO:

@@ -38,9 +38,9 @@ The rules:
    last signal watcher goes (main thread), rel unsets the wake-up fd if it is
    still rel's, and touches it not at all otherwise.
 
-The asyncio registrar uses this as every registrar does (see
-:class:`SignalDelivery`): it watches the channel's reader like any fd, and
-asyncio's own signal handlers keep working beside rel's.
+The asyncio registrar hands its signals to asyncio's ``add_signal_handler``
+where asyncio can own them (``aio_signals.py``), and uses this module where
+it cannot, or after switching registrar (:meth:`SignalDelivery.route`).
 """
 
 from __future__ import annotations
@@ -250,6 +250,17 @@ class SignalDelivery:
             self.queue.clear()
             if had and new.watchers:
                 new._watch(_channel)
+
+    def route(self, sig: int, saved: Any) -> None:
+        """Deliver ``sig`` here through rel's handler from now on, its watchers
+        already in ``watchers`` (another owner had it for them, such as the
+        asyncio registrar's loop); ``saved`` is the handler to put back after
+        the last one. Main thread; the caller watches the channel."""
+        with _lock:
+            _install(sig)
+            _saved[sig] = saved
+            if self not in _routes.get(sig, []):
+                _routes[sig] = _routes.get(sig, []) + [self]
 
     def _drop(self, sig: int) -> bool:
         """Forget ``sig``'s watchers and route; True if none is left here."""
