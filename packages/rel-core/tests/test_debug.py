@@ -94,7 +94,7 @@ def test_slow_write_and_error_callbacks(rel, socks, guard, rel_logs):
     rel.error(c, slow_error)
     d.close()  # a hang-up: the error watcher's condition
     g = guard()
-    rel.timeout(1.0, rel.abort)
+    rel.timeout(0.5, rel.abort)  # both naps, with room
     rel.dispatch()
     assert not g.expired
     found = {m["name"]: m for m in warnings(rel_logs, SLOW)}
@@ -334,7 +334,7 @@ def test_busy_but_working_is_not_a_busy_loop(rel, socks, guard, rel_logs, quick_
             pass
         rel.read(r, lambda: os.read(r, 1) and True)  # one byte a pass: always ready, consuming
         g = guard()
-        rel.timeout(6 * quick_busy, rel.abort)
+        rel.timeout(3.5 * quick_busy, rel.abort)  # three looks
         rel.dispatch()
         assert not g.expired
         assert warnings(rel_logs, BUSY) == []

@@ -148,7 +148,7 @@ def test_switching_registrar_loses_no_watcher_armed_from_another_thread(rel, soc
         # Each switch builds a registrar and its wake-up socketpair: on Windows a
         # socketpair is a loopback TCP connection, and under Wine ~0.1 s each
         # (while the worker piles up timers for the end to fire).
-        for i in range(16 if sys.platform == "win32" else 400):
+        for i in range(16 if sys.platform == "win32" else 250):
             rel.initialize([names[i % 2]], ["strict"])
             rel.loop(True)  # fires what is due: the tables stay small
     finally:
