@@ -1,0 +1,189 @@
+"""BuffWriter edges, each written against a change to buff.py that the suite
+used to survive (see tests/mutation/): views of any format and rank under
+partial sends, fd 0, a sender that reports nonsense, a writer released
+inside its own send, another thread writing while the fast path sends, and
+where exactly one write event stops."""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+import threading
+from typing import Any, List
+
+import pytest
+import rel_core as rel
+from rel_util import buff
+from rel_util.buff import buffwrite, release_buff, writer_of
+
+
+def two_at_a_time(sock: socket.socket, chunk: memoryview) -> int:
+    return sock.send(chunk[:2])
+
+
+@pytest.mark.parametrize("make", [
+    lambda: memoryview(bytes(range(40))).cast("H"),  # native "H": sorts after "B"
+    lambda: memoryview(bytes(range(40))).cast("d"),
+    lambda: memoryview(b"z").cast("B", ()),  # 0-D
+], ids=["uint16", "double", "0-d"])
+def test_read_only_views_go_out_as_their_bytes_under_partial_sends(pair, run, drain, make):
+    a, b = pair
+    view = make()
+    expected = view.tobytes()
+    errors: List[str] = []
+    buffwrite(a, view, two_at_a_time, errors.append)
+    d = drain(b, len(expected))
+    run()
+    assert bytes(d.data) == expected
+    assert errors == []
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX fd numbers (os.dup2)")
+def test_a_socket_on_fd_0_is_written_like_any_other(pair, run, drain):
+    """fd 0 is an fd like the others (a daemon's stdin may well be its socket)."""
+    a, b = pair
+    saved = os.dup(0)
+    try:
+        os.dup2(a.fileno(), 0)
+        errors: List[str] = []
+        buffwrite(0, b"on zero", None, errors.append)  # an int fd: os.write
+        d = drain(b, 7)
+        run()
+        assert bytes(d.data) == b"on zero"
+        assert errors == []
+    finally:
+        release_buff(0)
+        os.dup2(saved, 0)
+        os.close(saved)
+
+
+def learn_the_loop_thread(a: socket.socket, b: socket.socket, run: Any) -> None:
+    """One write through the watcher: the writer module learns which thread
+    runs the loop, so that buffwrite from callbacks takes the fast path."""
+    buffwrite(a, b"w", lambda s, c: s.send(c), print)
+    got = bytearray()
+
+    def on_read() -> bool:
+        got.extend(b.recv(10))
+        return not got
+
+    rel.read(b, on_read)
+    run()
+    assert bytes(got) == b"w"
+    release_buff(a)  # the tests' own writers for ``a`` start afresh
+
+
+@pytest.mark.parametrize("path", ["fast", "watcher"])
+def test_a_sender_returning_a_negative_count_is_a_failure(pair, run, path):
+    a, b = pair
+    learn_the_loop_thread(a, b, run)
+    errors: List[str] = []
+
+    def liar(sock: socket.socket, chunk: memoryview) -> int:
+        return -1
+
+    other = socket.socketpair()
+    try:
+        target = other[0]
+        target.setblocking(False)
+        if path == "fast":
+            rel.timeout(0, buffwrite, target, b"payload", liar, errors.append)
+        else:
+            buffwrite(target, b"payload", liar, errors.append)
+        rel.timeout(0.05, lambda: None)
+        run()
+        assert errors == ["write error: sender returned -1 for a 7-byte chunk"]
+        assert writer_of(target).queued == 0
+        release_buff(target)
+    finally:
+        for s in other:
+            s.close()
+
+
+def test_a_writer_released_inside_its_fast_path_send_arms_nothing(pair, run):
+    """The sender takes part of the payload and releases the writer: the rest
+    is dropped with it, no watcher is left behind, the loop ends by itself."""
+    a, b = pair
+    learn_the_loop_thread(a, b, run)
+    offered: List[int] = []
+
+    def take_part_and_release(sock: socket.socket, chunk: memoryview) -> int:
+        offered.append(chunk.nbytes)
+        release_buff(sock)
+        return sock.send(chunk[:3])
+
+    rel.timeout(0, buffwrite, a, b"0123456789", take_part_and_release, print)
+    run(2)  # fails if a watcher were left armed (the loop would not end)
+    assert offered == [10]
+    assert b.recv(100) == b"012"
+    assert writer_of(a) is None
+
+
+def test_a_thread_writing_while_the_fast_path_sends_queues_behind_it(pair, run, drain):
+    """While the loop's thread is inside the fast path's send, another
+    thread's buffwrite on the same (new) writer queues behind it; the loop's
+    thread then arms the watcher for it."""
+    a, b = pair
+    learn_the_loop_thread(a, b, run)
+    other = socket.socketpair()
+    inside = threading.Event()
+    written = threading.Event()
+    thread_errors: List[BaseException] = []
+
+    def slow_sender(sock: socket.socket, chunk: memoryview) -> int:
+        if not inside.is_set():
+            inside.set()
+            written.wait(5)
+        return sock.send(chunk)
+
+    def from_thread() -> None:
+        inside.wait(5)
+        try:
+            buffwrite(other[0], b" second", slow_sender, print)
+        except BaseException as exc:  # noqa: B036 - reported to the test
+            thread_errors.append(exc)
+        finally:
+            written.set()
+
+    try:
+        other[0].setblocking(False)
+        other[1].setblocking(False)
+        t = threading.Thread(target=from_thread, daemon=True)
+        t.start()
+        rel.timeout(0, buffwrite, other[0], b"first", slow_sender, print)
+        d = drain(other[1], 12)
+        run()
+        t.join(5)
+        assert thread_errors == []
+        assert bytes(d.data) == b"first second"
+    finally:
+        release_buff(other[0])
+        for s in other:
+            s.close()
+
+
+def test_one_write_event_stops_at_the_first_send_that_reaches_a_burst(pair, run):
+    """"Send ... until BURST bytes went": with pieces that do not divide
+    BURST, the event sends the piece that crosses it, then stops."""
+    a, b = pair
+    piece = 1025
+    per_event = -(-buff.BURST // piece)  # the first count whose total reaches BURST
+    order: List[str] = []
+
+    def take_all(sock: socket.socket, chunk: memoryview) -> int:
+        order.append("s")
+        return chunk.nbytes  # pretends the kernel took it all
+
+    def on_read() -> bool:
+        order.append(" ")
+        writer = writer_of(a)
+        return writer is not None and writer.queued > 0
+
+    for _ in range(per_event + 10):
+        buffwrite(a, bytes(piece), take_all, print)
+    b.send(b"x")  # a's reader is ready at every pass: it marks the passes
+    rel.read(a, on_read)
+    run()
+    events = "".join(order).split()
+    assert [len(e) for e in events] == [per_event, 10]
