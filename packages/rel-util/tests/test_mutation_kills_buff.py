@@ -26,7 +26,8 @@ def two_at_a_time(sock: socket.socket, chunk: memoryview) -> int:
     lambda: memoryview(bytes(range(40))).cast("H"),  # native "H": sorts after "B"
     lambda: memoryview(bytes(range(40))).cast("d"),
     lambda: memoryview(b"z").cast("B", ()),  # 0-D
-], ids=["uint16", "double", "0-d"])
+    lambda: memoryview(bytes(range(40)))[::3],  # not contiguous
+], ids=["uint16", "double", "0-d", "strided"])
 def test_read_only_views_go_out_as_their_bytes_under_partial_sends(pair, run, drain, make):
     a, b = pair
     view = make()
@@ -88,12 +89,19 @@ def test_a_sender_returning_a_negative_count_is_a_failure(pair, run, path):
         target = other[0]
         target.setblocking(False)
         if path == "fast":
-            rel.timeout(0, buffwrite, target, b"payload", liar, errors.append)
+            def in_loop() -> None:
+                buffwrite(target, b"payload", liar, errors.append)
+                assert errors == [], "onerror ran inside buffwrite"
+                seen.append(True)
+
+            seen: List[bool] = []
+            rel.timeout(0, in_loop)
         else:
             buffwrite(target, b"payload", liar, errors.append)
         rel.timeout(0.05, lambda: None)
         run()
         assert errors == ["write error: sender returned -1 for a 7-byte chunk"]
+        assert path != "fast" or seen == [True]
         assert writer_of(target).queued == 0
         release_buff(target)
     finally:
@@ -187,3 +195,108 @@ def test_one_write_event_stops_at_the_first_send_that_reaches_a_burst(pair, run)
     run()
     events = "".join(order).split()
     assert [len(e) for e in events] == [per_event, 10]
+
+
+@pytest.mark.parametrize("trouble", ["raises", "closes"])
+def test_a_failure_in_the_fast_path_reaches_onerror_later_never_inside_buffwrite(pair, run, trouble):
+    """The sender raises, or takes part and closes the socket (so the watcher
+    for the rest cannot be armed): onerror runs once, from a later callback."""
+    a, b = pair
+    learn_the_loop_thread(a, b, run)
+    errors: List[str] = []
+    right_after: List[int] = []
+
+    def sender(sock: socket.socket, chunk: memoryview) -> int:
+        if trouble == "raises":
+            raise ConnectionResetError(104, "Connection reset by peer")
+        n = sock.send(chunk[:3])
+        sock.close()
+        return n
+
+    def in_loop() -> None:
+        buffwrite(a, b"0123456789", sender, errors.append)
+        right_after.append(len(errors))
+
+    rel.timeout(0, in_loop)
+    run()
+    assert right_after == [0]
+    assert len(errors) == 1 and errors[0].startswith("write error: "), errors
+    if trouble == "raises":
+        assert "Connection reset by peer" in errors[0]
+    release_buff(a)
+
+
+def test_a_payload_of_exactly_one_chunk_takes_the_fast_path(pair, run, drain):
+    a, b = pair
+    learn_the_loop_thread(a, b, run)
+    offered: List[int] = []
+
+    def send(sock: socket.socket, chunk: memoryview) -> int:
+        offered.append(chunk.nbytes)
+        if len(offered) == 1:
+            return 0  # the first offer takes nothing: the watcher sends it, later
+        return sock.send(chunk)
+
+    sent_inside: List[List[int]] = []
+
+    def in_loop() -> None:
+        buffwrite(a, bytes(buff.CHUNK), send, print)
+        sent_inside.append(list(offered))
+
+    rel.timeout(0, in_loop)
+    d = drain(b, buff.CHUNK)
+    run()
+    assert sent_inside == [[buff.CHUNK]], "a CHUNK-sized payload is sent inside buffwrite"
+    assert len(d.data) == buff.CHUNK
+
+
+def test_before_any_watcher_ran_a_write_from_a_callback_goes_through_the_watcher(
+        pair, run, drain, monkeypatch):
+    """Until a writer's watcher has run, rel_util does not know the loop's
+    thread: buffwrite from a callback then queues (the docstring's promise)."""
+    a, b = pair
+    monkeypatch.setattr(buff, "_loop_thread", None)
+    offered: List[int] = []
+
+    def send(sock: socket.socket, chunk: memoryview) -> int:
+        offered.append(chunk.nbytes)
+        return sock.send(chunk)
+
+    inside: List[List[int]] = []
+
+    def in_loop() -> None:
+        buffwrite(a, b"queued", send, print)
+        inside.append(list(offered))
+
+    rel.timeout(0, in_loop)
+    d = drain(b, 6)
+    run()
+    assert inside == [[]]
+    assert bytes(d.data) == b"queued" and offered == [6]
+
+
+def test_a_writer_released_inside_a_watcher_send_stops_cleanly(pair, run):
+    a, b = pair
+    offered: List[int] = []
+
+    def send_and_release(sock: socket.socket, chunk: memoryview) -> int:
+        offered.append(chunk.nbytes)
+        release_buff(sock)
+        return sock.send(chunk)
+
+    buffwrite(a, b"one", send_and_release, print)
+    buffwrite(a, b"two", send_and_release, print)
+    run(2)
+    assert offered == [3]
+    assert b.recv(100) == b"one"
+    assert writer_of(a) is None
+
+
+def test_a_writer_of_a_closed_file_object_reports_fd_minus_1():
+    r, w = os.pipe()
+    f = os.fdopen(w, "wb", buffering=0)
+    f.close()
+    os.close(r)
+    writer = buff.BuffWriter(f)
+    assert writer.fd == -1  # as a closed socket's fileno() says
+    assert "fd -1" in repr(writer)
