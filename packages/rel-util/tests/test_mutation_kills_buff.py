@@ -300,3 +300,40 @@ def test_a_writer_of_a_closed_file_object_reports_fd_minus_1():
     writer = buff.BuffWriter(f)
     assert writer.fd == -1  # as a closed socket's fileno() says
     assert "fd -1" in repr(writer)
+
+
+def test_two_threads_replacing_a_released_writer_share_one_new_writer(pair, run, drain):
+    """A writer released directly stays in the table until the next
+    buffwrite replaces it. Two threads doing that at once: the second to
+    take the table's lock finds the first's new writer and queues on it
+    (a second new writer would take over the fd's watcher and strand the
+    first's data). The interleaving is forced: thread A is held, by a trace
+    hook, between finding the released writer and taking the lock."""
+    a, b = pair
+    buffwrite(a, b"zero", lambda s, c: s.send(c), print)
+    writer_of(a).release()  # directly: the table still holds it
+    held = threading.Event()
+    resume = threading.Event()
+
+    def hold_at_the_table(frame: Any, event: str, arg: Any) -> Any:
+        if event == "call" and frame.f_code.co_name == "_table" and not held.is_set():
+            held.set()
+            resume.wait(5)
+        return None
+
+    def thread_a() -> None:
+        sys.settrace(hold_at_the_table)
+        try:
+            buffwrite(a, b"A", lambda s, c: s.send(c), print)
+        finally:
+            sys.settrace(None)
+
+    t = threading.Thread(target=thread_a, daemon=True)
+    t.start()
+    assert held.wait(5)
+    buffwrite(a, b"B", lambda s, c: s.send(c), print)  # replaces the released writer
+    resume.set()
+    t.join(5)
+    d = drain(b, 2)
+    run()
+    assert bytes(d.data) == b"BA"
