@@ -337,3 +337,125 @@ def test_two_threads_replacing_a_released_writer_share_one_new_writer(pair, run,
     d = drain(b, 2)
     run()
     assert bytes(d.data) == b"BA"
+
+
+def test_a_large_whole_send_on_the_fast_path_queues_nothing(pair, run):
+    a, b = pair
+    learn_the_loop_thread(a, b, run)
+    offered: List[int] = []
+    queued_after: List[int] = []
+
+    def send(sock: socket.socket, chunk: memoryview) -> int:
+        offered.append(chunk.nbytes)
+        return sock.send(chunk)
+
+    def in_loop() -> None:
+        buffwrite(a, bytes(1000), send, print)
+        queued_after.append(writer_of(a).queued)
+
+    rel.timeout(0, in_loop)
+    run()
+    assert queued_after == [0]
+    assert offered == [1000], "after a whole send, nothing more is offered"
+    assert len(b.recv(2000)) == 1000
+
+
+@pytest.mark.parametrize("path", ["fast", "watcher"])
+def test_a_sender_that_releases_its_writer_then_raises_reports_nothing(pair, run, path):
+    """Released is done: a failure seen after that is nobody's to hear."""
+    a, b = pair
+    learn_the_loop_thread(a, b, run)
+    errors: List[str] = []
+
+    def release_then_fail(sock: socket.socket, chunk: memoryview) -> int:
+        release_buff(sock)
+        raise ConnectionResetError(104, "Connection reset by peer")
+
+    if path == "fast":
+        rel.timeout(0, buffwrite, a, b"data", release_then_fail, errors.append)
+    else:
+        buffwrite(a, b"data", release_then_fail, errors.append)
+    rel.timeout(0.05, lambda: None)
+    run()
+    assert errors == []
+    assert writer_of(a) is None
+
+
+def test_a_failure_seen_by_the_watcher_reaches_onerror_in_that_callback(pair, run):
+    """onerror runs from the write watcher's own callback, before the
+    callbacks of other fds reported later in the same pass."""
+    a, b = pair
+    c, d = socket.socketpair()
+    try:
+        order: List[str] = []
+
+        def failing(sock: socket.socket, chunk: memoryview) -> int:
+            order.append("send")
+            raise ConnectionResetError(104, "Connection reset by peer")
+
+        buffwrite(a, b"data", failing, lambda msg: order.append("onerror"))  # a: writable now
+        rel.read(c, lambda: order.append("read") and False)
+        d.send(b"x")  # c: readable after a was writable, reported after it
+        run()
+        assert order == ["send", "onerror", "read"]
+    finally:
+        c.close()
+        d.close()
+
+
+def test_a_failure_found_in_buffwrite_is_delivered_at_once_not_later(run):
+    """Delivered by rel.timeout(0): before a timer armed beside it for later."""
+    r, w = os.pipe()
+    os.close(r)
+    os.close(w)
+    errors: List[str] = []
+    seen_by_later: List[int] = []
+    rel.timeout(0.5, lambda: seen_by_later.append(len(errors)))
+    buffwrite(w, b"data", None, errors.append)  # a closed int fd: fails at once
+    run()
+    assert seen_by_later == [1]
+    release_buff(w)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX fd numbers")
+def test_a_thread_writing_while_another_fails_to_arm_gets_one_failure(run):
+    """Thread A's write finds the fd closed (the watcher cannot be armed) and
+    is held, by a trace hook, just before it reports that; meanwhile the
+    main thread writes to the same writer: it must not raise, and onerror
+    runs once."""
+    r, w = os.pipe()
+    os.close(r)
+    os.close(w)
+    errors: List[str] = []
+    held = threading.Event()
+    resume = threading.Event()
+    thread_errors: List[BaseException] = []
+
+    def hold_at_fail(frame: Any, event: str, arg: Any) -> Any:
+        if event == "call" and frame.f_code.co_name == "_fail" and not held.is_set():
+            held.set()
+            resume.wait(5)
+        return None
+
+    def thread_a() -> None:
+        sys.settrace(hold_at_fail)
+        try:
+            buffwrite(w, b"from A", None, errors.append)
+        except BaseException as exc:  # noqa: B036 - reported to the test
+            thread_errors.append(exc)
+        finally:
+            sys.settrace(None)
+
+    t = threading.Thread(target=thread_a, daemon=True)
+    t.start()
+    try:
+        assert held.wait(5)
+        buffwrite(w, b"from main", None, errors.append)  # must not raise
+    finally:
+        resume.set()
+        t.join(5)
+    rel.timeout(0.05, lambda: None)
+    run()
+    assert thread_errors == []
+    assert len(errors) == 1 and errors[0].startswith("write error:"), errors
+    release_buff(w)
