@@ -216,3 +216,23 @@ def test_error_watcher_on_an_fd_that_cannot_be_looked_into_does_not_spin(rel, wa
         assert waits.count < SPIN
     finally:
         os.close(efd)
+
+
+def test_error_watcher_on_a_socket_never_connected_fires(rel):
+    """A TCP socket neither connected nor listening is hung up (epoll and
+    poll say HUP): its recv says ENOTCONN, which is the error condition."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        fired: List[int] = []
+
+        def on_error() -> bool:
+            fired.append(1)
+            rel.abort()
+            return False
+
+        rel.error(s, on_error)
+        rel.timeout(5, rel.abort)
+        rel.dispatch()
+        assert fired == [1]
+    finally:
+        s.close()
