@@ -6,6 +6,7 @@ add() are on their way to the loop."""
 
 from __future__ import annotations
 
+import signal
 import sys
 import threading
 from typing import Any, List
@@ -13,7 +14,7 @@ from typing import Any, List
 import pytest
 
 import rel_core.rel as facade
-from rel_core.listener import Event, seconds
+from rel_core.listener import EV_SIGNAL, Event, seconds
 
 
 def test_a_delay_too_large_for_a_float_changes_nothing(rel):
@@ -101,3 +102,18 @@ def test_pending_answers_a_delete_then_add_from_another_thread_until_both_are_ap
     assert t.pending()
     t.delete()
     keeper.delete()
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGUSR1"), reason="SIGUSR1")
+def test_a_signal_event_is_armed_by_add_not_by_its_creation(rel):
+    before = signal.getsignal(signal.SIGUSR1)
+    fired: List[Any] = []
+    ev = Event(facade.registrar, lambda ev, handle, evtype, arg: fired.append(evtype),
+               None, EV_SIGNAL, signal.SIGUSR1)
+    assert not ev.pending()
+    assert signal.getsignal(signal.SIGUSR1) is before  # nothing installed yet
+    ev.add()
+    assert ev.pending()
+    assert signal.getsignal(signal.SIGUSR1) is not before
+    ev.delete()
+    assert not ev.pending()
