@@ -5,6 +5,7 @@ run: they only hand a message to this process's listeners."""
 
 from __future__ import annotations
 
+import inspect
 import logging
 from typing import Any, List
 
@@ -71,3 +72,17 @@ def test_another_processs_ask_is_answered_by_the_first_listener_here(caplog):
     with caplog.at_level(logging.ERROR, logger="rel"):
         assert bus._local_answer("ch", [1], {}) == (False, None)
     assert "cannot answer" in caplog.text
+
+
+def test_disconnect_when_not_connected_does_nothing():
+    assert not bus.connected()
+    bus.disconnect()
+    assert not bus.connected()
+
+
+def test_connect_has_the_defaults_the_readme_documents():
+    params = inspect.signature(bus.connect).parameters
+    assert {name: p.default for name, p in params.items() if name != "url"} == {
+        "ask_timeout": 5.0, "queue_limit": 100_000, "namespace": "rel", "codec": None,
+        "connect_timeout": 5.0}
+    assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for name, p in params.items() if name != "url")
