@@ -117,3 +117,31 @@ def test_a_signal_event_is_armed_by_add_not_by_its_creation(rel):
     assert signal.getsignal(signal.SIGUSR1) is not before
     ev.delete()
     assert not ev.pending()
+
+
+@pytest.mark.parametrize("ending", ["returns None", "raises"])
+def test_a_callback_that_re_adds_its_own_watcher_keeps_it(rel, socks, ending):
+    """Calling add() on its own watcher takes control: the callback's falsy
+    return (or exception) no longer disarms it."""
+    a, b = socks()
+    calls: List[int] = []
+
+    def on_read() -> None:
+        a.recv(10)
+        calls.append(1)
+        w.add()
+        if len(calls) == 2:
+            rel.abort()
+        if ending == "raises" and len(calls) == 1:
+            raise RuntimeError("after add()")
+
+    w = rel.read(a, on_read)
+    b.send(b"1")
+    rel.timeout(0.05, lambda: b.send(b"2") and None)
+    rel.timeout(5, rel.abort)
+    if ending == "raises":
+        with pytest.raises(RuntimeError):
+            rel.dispatch()
+        assert w.pending()
+    rel.dispatch()
+    assert calls == [1, 1]  # still armed after the first: it heard the second byte
