@@ -124,15 +124,16 @@ def test_bytes_read_before_the_probe_looks_are_no_error(rel, socks):
     second.setblocking(True)
     fired: List[int] = []
     drained: List[bytes] = []
-    rel.error(second, lambda: fired.append(1) or True)
 
     def drain_the_other() -> bool:
         first.recv(100)
         drained.append(second.recv(100))
         return True
 
-    rel.read(first, drain_the_other)
+    # first ready before second is: reported first
     first_peer.send(b"1")
+    rel.read(first, drain_the_other)
+    rel.error(second, lambda: fired.append(1) or True)
     second_peer.send(b"2")
     run_for(rel, 0.2)
     assert drained == [b"2"]
@@ -147,16 +148,18 @@ def test_a_reader_deleted_earlier_in_the_pass_leaves_no_error(rel, socks):
     second, second_peer = socks()
     fired: List[int] = []
     wrote: List[int] = []
-    rel.error(second, lambda: fired.append(1) or True)
-    reader = rel.read(second, lambda: True)
-    rel.write(second, lambda: wrote.append(1) or len(wrote) < 3)
+    reader: List[Any] = []
 
     def delete_the_other() -> bool:
-        reader.delete()
+        reader[0].delete()
         return False
 
-    rel.read(first, delete_the_other)
+    # first ready before second is watched at all: reported first
     first_peer.send(b"1")
+    rel.read(first, delete_the_other)
+    rel.error(second, lambda: fired.append(1) or True)
+    reader.append(rel.read(second, lambda: True))
+    rel.write(second, lambda: wrote.append(1) or len(wrote) < 3)
     second_peer.send(b"2")
     run_for(rel, 0.2)
     assert fired == []
