@@ -6,6 +6,7 @@ add() are on their way to the loop."""
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import threading
@@ -14,7 +15,7 @@ from typing import Any, List
 import pytest
 
 import rel_core.rel as facade
-from rel_core.listener import EV_SIGNAL, Event, seconds
+from rel_core.listener import EV_READ, EV_SIGNAL, EV_WRITE, Event, seconds
 
 
 def test_a_delay_too_large_for_a_float_changes_nothing(rel):
@@ -145,3 +146,66 @@ def test_a_callback_that_re_adds_its_own_watcher_keeps_it(rel, socks, ending):
         assert w.pending()
     rel.dispatch()
     assert calls == [1, 1]  # still armed after the first: it heard the second byte
+
+
+def test_an_io_event_is_armed_by_add_not_by_its_creation(rel, socks):
+    a, b = socks()
+    ev = Event(facade.registrar, lambda ev, handle, evtype, arg: None, None, EV_READ | EV_WRITE, a)
+    assert not ev.pending()
+    assert rel.report()["reads"] == 0 and rel.report()["writes"] == 0
+    ev.add()
+    assert ev.pending()
+    assert rel.report()["reads"] == 1 and rel.report()["writes"] == 1
+    ev.delete()
+    assert not ev.pending()
+
+
+class IntLike:
+    """Not an int, though it hashes, compares and indexes as one."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+    def __index__(self) -> int:
+        return self.n
+
+    def __hash__(self) -> int:
+        return hash(self.n)
+
+    def __eq__(self, other: object) -> bool:
+        return other == self.n
+
+
+SOME_SIGNAL = int(getattr(signal, "SIGUSR2", signal.SIGTERM))
+
+
+@pytest.mark.parametrize("sig", ["SIGUSR1", 10.0, None, IntLike(SOME_SIGNAL)],
+                         ids=["str", "float", "None", "int-like"])
+def test_a_signal_that_is_not_an_int_is_a_type_error(rel, sig):
+    with pytest.raises(TypeError):
+        facade.registrar.signal(sig, lambda: None)  # the facade checks too: this is the watcher's own check
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX fd numbers (os.dup2)")
+def test_fd_0_can_be_watched_like_any_other(rel, socks):
+    """fd 0 is an fd like the others (a daemon's stdin may well be its socket)."""
+    a, b = socks()
+    saved = os.dup(0)
+    try:
+        os.dup2(a.fileno(), 0)
+        got: List[bytes] = []
+
+        def on_read() -> bool:
+            got.append(os.read(0, 10))
+            rel.abort()
+            return False
+
+        w = rel.read(0, on_read)
+        b.send(b"zero")
+        rel.timeout(5, rel.abort)
+        rel.dispatch()
+        assert got == [b"zero"]
+        w.delete()
+    finally:
+        os.dup2(saved, 0)
+        os.close(saved)
