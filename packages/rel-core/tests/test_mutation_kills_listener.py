@@ -15,7 +15,7 @@ from typing import Any, List
 import pytest
 
 import rel_core.rel as facade
-from rel_core.listener import EV_READ, EV_SIGNAL, EV_WRITE, Event, seconds
+from rel_core.listener import EV_PERSIST, EV_READ, EV_SIGNAL, EV_WRITE, Event, seconds
 
 
 def test_a_delay_too_large_for_a_float_changes_nothing(rel):
@@ -209,3 +209,19 @@ def test_fd_0_can_be_watched_like_any_other(rel, socks):
     finally:
         os.dup2(saved, 0)
         os.close(saved)
+
+
+def test_a_persistent_event_whose_callback_raises_is_deleted_timeout_and_all(rel, socks):
+    a, b = socks()
+
+    def on_event(ev: Any, handle: Any, evtype: int, arg: Any) -> None:
+        raise RuntimeError("callback trouble")
+
+    ev = Event(facade.registrar, on_event, None, EV_READ | EV_PERSIST, a)
+    ev.add(30)  # with a timeout, far off
+    b.send(b"x")
+    rel.timeout(5, rel.abort)
+    with pytest.raises(RuntimeError):
+        rel.dispatch()
+    assert not ev.pending()
+    assert not ev.timeout.pending()
