@@ -86,3 +86,15 @@ def test_connect_has_the_defaults_the_readme_documents():
         "ask_timeout": 5.0, "queue_limit": 100_000, "namespace": "rel", "codec": None,
         "connect_timeout": 5.0}
     assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for name, p in params.items() if name != "url")
+
+
+def test_connect_without_redis_py_says_what_to_install():
+    try:
+        import redis  # noqa: F401
+    except ImportError:
+        pass
+    else:
+        pytest.skip("redis-py is installed here")
+    with pytest.raises(ImportError, match=r'pip install "rel-util\[redis\]"'):
+        bus.connect("redis://127.0.0.1:1")
+    assert not bus.connected()
