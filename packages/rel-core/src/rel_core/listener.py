@@ -79,8 +79,10 @@ def check_open(fd: int) -> None:
 
 
 def seconds(delay: Any) -> float:
-    """Validate a delay: a real number; negative means 0 (as rel)."""
-    if type(delay) is not float and type(delay) is not int:
+    """Validate a delay: a real number, returned as a float; negative means 0
+    (as rel). Raises TypeError, ValueError (NaN), or OverflowError for an int
+    too large for a float, before anything is changed or armed."""
+    if type(delay) is not float:
         if isinstance(delay, bool) or not isinstance(delay, numbers.Real):
             raise TypeError("delay must be a number of seconds, not %r" % (delay,))
         delay = float(delay)

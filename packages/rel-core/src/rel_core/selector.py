@@ -10,7 +10,8 @@ conditions into both. So an fd with only an ``error()`` watcher is polled for
 readability, and when it turns readable the loop asks us to look closer
 (``_poller_probe``): a socket error or end-of-file is the error condition;
 bytes waiting for a reader that does not exist yet are not (nor is a
-connection waiting on a listening socket, whose recv says ENOTCONN), and the fd is
+connection waiting on a listening socket, nor what an fd that cannot be
+looked into holds), and the fd is
 parked (left out of the poller, so a level-triggered poller does not spin)
 until a watcher changes.
 
@@ -44,6 +45,7 @@ except ImportError:  # pragma: no cover - Windows: sockets only, probed with rec
 
 _PEEK = socket.MSG_PEEK | getattr(socket, "MSG_DONTWAIT", 0)
 _RW = selectors.EVENT_READ | selectors.EVENT_WRITE
+_ACCEPTCONN = getattr(socket, "SO_ACCEPTCONN", None)  # Linux, the BSDs, macOS and Windows have it
 
 
 class SelectorRegistrar(Registrar):
@@ -125,21 +127,27 @@ class SelectorRegistrar(Registrar):
         except OSError:
             sock = None
         try:
-            if sock is not None:
-                if sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR):
-                    return self._READY_ERROR
+            if sock is None:
+                waiting = _bytes_waiting(fd)
+            elif sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR):
+                return self._READY_ERROR
+            elif _ACCEPTCONN is not None and sock.getsockopt(socket.SOL_SOCKET, _ACCEPTCONN):
+                # A listening socket: a connection waits for accept(). Asked,
+                # not guessed from recv's errno, which differs by family
+                # (ENOTCONN for TCP, EINVAL for AF_UNIX).
+                waiting = 1
+            else:
                 try:
                     waiting = len(sock.recv(1, _PEEK))
                 except BlockingIOError:
-                    return 0
-                except OSError as exc:
-                    if exc.errno != errno.ENOTCONN:
-                        return self._READY_ERROR
-                    waiting = 1  # a listening socket: a connection waits for accept()
-            else:
-                waiting = _bytes_waiting(fd)
+                    return 0  # read since the poller looked: nothing to report or park
+                except OSError:
+                    # e.g. ENOTCONN: a socket never connected, which epoll reports as HUP
+                    return self._READY_ERROR
         except OSError:
-            return 0
+            # An fd that cannot be looked into (an eventfd has no FIONREAD):
+            # readable is data, not an error; parked, so that it cannot spin.
+            waiting = 1
         finally:
             if sock is not None:
                 sock.detach()

@@ -29,7 +29,6 @@ Some facts about select(2):
 
 from __future__ import annotations
 
-import errno
 import select
 import socket
 import sys
@@ -46,6 +45,7 @@ R, W, E = 1, 2, 4  # rel's read/write/error bits, for this registrar's masks and
 # Below this every select() takes any fd; above, registration asks CPython.
 SMALLEST_FD_SETSIZE = 1024
 _PEEK = socket.MSG_PEEK | getattr(socket, "MSG_DONTWAIT", 0)
+_ACCEPTCONN = getattr(socket, "SO_ACCEPTCONN", None)
 # Windows reports a failed non-blocking connect() in the exceptional set only,
 # never as writable: there writers' fds go in that set too, and it wakes them.
 _X_FOR = E | W if WINDOWS else E
@@ -137,13 +137,16 @@ class SelectRegistrar(Registrar):
         try:
             if sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR):
                 return True
+            if _ACCEPTCONN is not None and sock.getsockopt(socket.SOL_SOCKET, _ACCEPTCONN):
+                # A listening socket, readable because a connection waits for
+                # accept(): no error, and parked like unread bytes. Asked, not
+                # guessed from recv's errno (ENOTCONN for TCP, EINVAL for AF_UNIX).
+                return False
             return not sock.recv(1, _PEEK)
         except BlockingIOError:
             return False
-        except OSError as exc:
-            # ENOTCONN: a listening socket, readable because a connection
-            # waits for accept(): no error, and parked like unread bytes.
-            return exc.errno != errno.ENOTCONN
+        except OSError:
+            return True  # e.g. ENOTCONN: a socket never connected (poll says HUP)
         finally:
             sock.detach()
 
