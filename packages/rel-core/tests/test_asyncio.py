@@ -13,11 +13,16 @@ import asyncio
 import os
 import signal
 import socket
+import sys
 import threading
 import time
 from typing import Any, List
 
 import pytest
+
+if sys.platform == "win32":
+    pytest.skip("the asyncio registrar does not run on Windows (an ImportError, tested in "
+                "test_platform.py)", allow_module_level=True)
 
 import rel_core
 import rel_core.rel as facade

@@ -300,3 +300,15 @@ def test_unbound_socket_registers(rel):
         assert rel.report() == EMPTY
     finally:
         s.close()
+
+
+
+@windows_only
+def test_asyncio_registrar_refused_on_windows_saying_what_runs():
+    """Not half working: loading the 'asyncio' registrar is an ImportError
+    naming the registrars that do run there."""
+    from rel_core import discovery
+
+    with pytest.raises(ImportError) as info:
+        discovery.load("asyncio")
+    assert "Windows" in str(info.value) and "'select'" in str(info.value)
