@@ -359,6 +359,8 @@ def mutate(session: nox.Session) -> None:
     """Mutation testing of the engine with cosmic-ray (slow: not in plain nox).
     nox -s mutate -- [--workers 3] [--only registrar,buff] [--keep DIR];
     see tests/mutation/run.py."""
-    install_local(session, "rel-core", "rel-util")
+    # Editable: the coverage map must name the tree's own files (run.py maps
+    # lines of packages/*/src to tests); from wheels it would map nothing.
+    install_local(session, "rel-core", "rel-util", editable=True)
     session.install(*TEST_DEPS, "pytest-cov>=4", "cosmic-ray>=8.3")
     session.run("python", os.path.join(ROOT, "tests", "mutation", "run.py"), *session.posargs)
