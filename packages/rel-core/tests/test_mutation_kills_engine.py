@@ -5,8 +5,17 @@ timer heap on its own where its promise is its own (cost, laziness)."""
 
 from __future__ import annotations
 
+import os
+import signal
+import sys
+
+import pytest
+
+import rel_core.rel as facade
 from rel_core import timerheap
 from rel_core.timerheap import TimerHeap
+
+needs_sigusr1 = pytest.mark.skipif(sys.platform == "win32", reason="SIGUSR1 is POSIX")
 
 
 class T:
@@ -122,3 +131,86 @@ def test_the_stale_count_is_exact_through_every_operation():
         stale = sum(1 for _d, s, x in heap._heap if x._seq != s)
         assert heap._cancelled == stale, "step %d" % step
         assert heap.live == len(heap._heap) - stale
+
+
+# -- calls: pause() wakes only a loop running in another thread -------------------------------
+def test_pause_with_no_loop_running_leaves_the_next_loop_waiting(rel):
+    """pause() while no loop runs has no loop to wake: it must not leave a
+    wake-up behind, or the next loop() would return at once, before the
+    first thing ready (here a timer) and without running it."""
+    fired = []
+    rel.timeout(0.05, fired.append, "t")
+    rel.pause()
+    rel.loop()
+    assert fired == ["t"]
+
+
+def test_pause_from_a_callback_leaves_the_next_loop_waiting(rel, settle):
+    """pause() from the loop's own thread ends dispatch() after the pass; it
+    needs no wake-up, and must leave none for the next loop()."""
+    rel.timeout(0, rel.pause)
+    rel.timeout(10, lambda: None)  # dispatch() would go on without the pause
+    rel.dispatch()
+    fired = []
+    rel.timeout(0.05, fired.append, "t")
+    rel.loop()
+    assert fired == ["t"]
+
+
+# -- calls: a watcher of the old registrar, used after a switch ------------------------------
+@needs_sigusr1
+def test_signal_watcher_deleted_before_a_switch_works_after_it(rel, monkeypatch, settle):
+    """A deleted watcher still points at the old registrar: re-armed after
+    initialize() switched, it arms on the new one (a one-argument call
+    forwarded) and follows it."""
+    from test_behaviour import _install_switch_target
+
+    _install_switch_target(monkeypatch, type(facade.registrar))
+    fired = []
+
+    def on_signal():
+        fired.append("sig")
+        w.delete()
+
+    w = rel.signal(signal.SIGUSR1, on_signal)
+    w.delete()
+    assert rel.initialize(["switched"], ["strict"]) == "switched"
+    w.add()
+    assert w.pending() and w.registrar is facade.registrar
+    rel.timeout(0.01, os.kill, os.getpid(), signal.SIGUSR1)
+    settle()  # bounded by a watchdog thread
+    assert fired == ["sig"]
+
+
+@needs_sigusr1
+def test_reset_on_a_watcher_of_the_old_registrar_resets_the_new_one(rel, monkeypatch):
+    """reset() forwards only the signal number: the watchers of that signal,
+    moved to the new registrar, are disarmed and the handler put back."""
+    from test_behaviour import _install_switch_target
+
+    _install_switch_target(monkeypatch, type(facade.registrar))
+    before = signal.getsignal(signal.SIGUSR1)
+    armed = rel.signal(signal.SIGUSR1, lambda: None)
+    stale = rel.signal(signal.SIGUSR1, lambda: None)
+    stale.delete()  # not moved: it still points at the old registrar
+    assert rel.initialize(["switched"], ["strict"]) == "switched"
+    assert armed.pending() and signal.getsignal(signal.SIGUSR1) is not before
+    stale.reset()
+    assert not armed.pending()
+    assert signal.getsignal(signal.SIGUSR1) is before
+    assert rel.report()["signals"] == 0
+
+
+def test_io_watcher_deleted_before_a_switch_works_after_it(rel, socks, monkeypatch, settle):
+    from test_behaviour import _install_switch_target
+
+    _install_switch_target(monkeypatch, type(facade.registrar))
+    a, b = socks()
+    got = []
+    r = rel.read(a, lambda: got.append(a.recv(10)))
+    r.delete()
+    assert rel.initialize(["switched"], ["strict"]) == "switched"
+    r.add()
+    b.send(b"x")
+    settle()
+    assert got == [b"x"] and not r.pending()
