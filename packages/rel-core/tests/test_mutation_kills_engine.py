@@ -214,3 +214,204 @@ def test_io_watcher_deleted_before_a_switch_works_after_it(rel, socks, monkeypat
     b.send(b"x")
     settle()
     assert got == [b"x"] and not r.pending()
+
+
+# -- signals: routes shared by two registrars, the wake-up channel, handlers put back ---------
+def _watches_channel(reg) -> bool:
+    """Whether ``reg`` watches rel's signal wake-up channel (rule 3 of
+    signals.py: every registrar with signal watchers does, and no other)."""
+    from rel_core import signals
+
+    chan = signals.channel()
+    if chan is None:
+        return False
+    slot = reg._io.get(chan.fileno())
+    return slot is not None and slot[0] is not None and slot[0].active
+
+
+def _drain_signals(reg, limit: float = 5.0) -> None:
+    """Run ``reg``'s loop until its queued signal deliveries are handled."""
+    import time
+
+    deadline = time.monotonic() + limit
+    reg.loop(True)
+    while reg._sigq and time.monotonic() < deadline:
+        reg.loop(True)
+
+
+@needs_sigusr1
+def test_two_registrars_watching_one_signal_keep_their_own_routes(rel, monkeypatch):
+    """A second registrar (not the facade's) watches the same signal: the
+    facade switching registrar, or losing its watcher, leaves the other's
+    deliveries and rel's handler alone; the handler goes back when the last
+    watcher of both goes."""
+    from test_behaviour import _install_switch_target
+
+    _install_switch_target(monkeypatch, type(facade.registrar))
+    before = signal.getsignal(signal.SIGUSR1)
+    other = type(facade.registrar)()
+    try:
+        got = []
+        theirs = other.signal(signal.SIGUSR1, got.append, "other")
+        ours = rel.signal(signal.SIGUSR1, got.append, "facade")
+        assert rel.initialize(["switched"], ["strict"]) == "switched"
+        os.kill(os.getpid(), signal.SIGUSR1)
+        _drain_signals(other)
+        _drain_signals(facade.registrar)
+        assert got == ["other", "facade"]
+        ours.delete()  # the facade's last watcher: the other registrar's route stays
+        assert signal.getsignal(signal.SIGUSR1) is not before
+        os.kill(os.getpid(), signal.SIGUSR1)
+        _drain_signals(other)
+        assert got == ["other", "facade", "other"]
+        theirs.delete()
+        assert signal.getsignal(signal.SIGUSR1) is before
+    finally:
+        other.close()
+
+
+@needs_sigusr1
+def test_a_registrar_watches_the_signal_channel_exactly_while_it_has_signal_watchers(rel, monkeypatch):
+    """The channel is what ends a wait that a signal landing just before
+    the poller's system call would not: a registrar with signal watchers
+    watches it, after a switch as well; one whose last signal watcher went
+    does not (it would wake for other registrars' signals and take their
+    wake-ups: see the next test)."""
+    from test_behaviour import _install_switch_target
+
+    _install_switch_target(monkeypatch, type(facade.registrar))
+    w = rel.signal(signal.SIGUSR1, lambda: None)
+    u = rel.signal(signal.SIGUSR2, lambda: None)
+    assert _watches_channel(facade.registrar)
+    old = facade.registrar
+    assert rel.initialize(["switched"], ["strict"]) == "switched"
+    assert facade.registrar is not old and _watches_channel(facade.registrar)
+    w.reset()
+    assert _watches_channel(facade.registrar)  # SIGUSR2 is still watched
+    u.reset()
+    assert not _watches_channel(facade.registrar)
+
+
+@needs_sigusr1
+def test_a_registrar_whose_signals_were_reset_does_not_wake_for_anothers(rel):
+    """After reset() took the facade's last signal watcher, a signal for
+    another registrar must not end the facade's wait: loop() still waits
+    for its timer, and runs it."""
+    other = type(facade.registrar)()
+    try:
+        other.signal(signal.SIGUSR1, lambda: None)
+        rel.signal(signal.SIGUSR1, lambda: None).reset()
+        os.kill(os.getpid(), signal.SIGUSR1)  # a byte in rel's channel, for `other`
+        fired = []
+        rel.timeout(0.05, fired.append, "t")
+        rel.loop()
+        assert fired == ["t"]
+    finally:
+        other.close()
+
+
+@needs_sigusr1
+def test_the_saved_handler_gets_the_frame_the_signal_interrupted(rel):
+    """rel's last watcher went off the main thread: the next delivery goes
+    to the application's handler, called with the frame the signal
+    interrupted, as if rel had never been here (not a frame of rel's)."""
+    import threading
+    import time
+
+    frames = []
+
+    def app_handler(signum, frame):
+        frames.append(frame.f_code.co_filename)
+
+    signal.signal(signal.SIGUSR1, app_handler)
+    w = rel.signal(signal.SIGUSR1, lambda: None)
+    t = threading.Thread(target=w.delete)
+    t.start()
+    t.join(5)
+    assert signal.getsignal(signal.SIGUSR1) is not app_handler  # put back only at the next visit
+    os.kill(os.getpid(), signal.SIGUSR1)
+    deadline = time.monotonic() + 5
+    while not frames and time.monotonic() < deadline:
+        time.sleep(0.001)
+    assert frames == [__file__]
+    assert signal.getsignal(signal.SIGUSR1) is app_handler
+
+
+_DEFAULT_ACTION_CHILD = r"""
+import os, signal, threading, rel_core as rel
+signal.signal(signal.SIGUSR1, signal.SIG_DFL)
+w = rel.signal(signal.SIGUSR1, lambda: None)
+t = threading.Thread(target=w.delete)
+t.start()
+t.join()
+print("armed", flush=True)
+os.kill(os.getpid(), signal.SIGUSR1)  # rel's handler, no route: the default action
+import time
+time.sleep(2)
+print("survived", flush=True)
+"""
+
+
+@needs_sigusr1
+def test_a_signal_whose_watcher_went_off_the_main_thread_gets_its_old_disposition(rel):
+    """The delivery goes to what was there before rel's handler: an ignored
+    signal stays ignored (here), a default one takes the default action (a
+    child process, which SIGUSR1 ends)."""
+    import subprocess
+    import threading
+    import time
+
+    signal.signal(signal.SIGUSR1, signal.SIG_IGN)
+    w = rel.signal(signal.SIGUSR1, lambda: None)
+    t = threading.Thread(target=w.delete)
+    t.start()
+    t.join(5)
+    os.kill(os.getpid(), signal.SIGUSR1)
+    time.sleep(0.01)  # the handler runs at the next bytecode boundary: by now
+    assert signal.getsignal(signal.SIGUSR1) is signal.SIG_IGN
+    child = subprocess.run([sys.executable, "-c", _DEFAULT_ACTION_CHILD], capture_output=True,
+                           text=True, timeout=60)
+    assert child.stdout == "armed\n", child.stderr
+    assert child.returncode == -signal.SIGUSR1
+
+
+@needs_sigusr1
+def test_a_wakeup_fd_set_after_rels_that_cannot_be_put_back(rel):
+    """The application set its own wake-up fd after rel's, then made it
+    blocking (set_wakeup_fd refuses it now): deleting rel's last watcher
+    must not raise; the wake-up fd is left unset."""
+    import socket
+
+    w = rel.signal(signal.SIGUSR2, lambda: None)
+    r, s = socket.socketpair()
+    try:
+        s.setblocking(False)
+        signal.set_wakeup_fd(s.fileno())
+        s.setblocking(True)
+        w.delete()
+        assert signal.set_wakeup_fd(-1) == -1
+    finally:
+        r.close()
+        s.close()
+
+
+@needs_sigusr1
+def test_a_wakeup_fd_zero_set_after_rels_is_put_back(rel):
+    """fd 0 is an fd like any other: an application's wake-up fd on it,
+    set after rel's, is there again once rel's last watcher went."""
+    import socket
+
+    w = rel.signal(signal.SIGUSR2, lambda: None)
+    saved0 = os.dup(0)
+    r, s = socket.socketpair()
+    try:
+        os.dup2(s.fileno(), 0)
+        os.set_blocking(0, False)
+        signal.set_wakeup_fd(0)
+        w.delete()
+        assert signal.set_wakeup_fd(-1) == 0
+    finally:
+        os.dup2(saved0, 0)
+        os.close(saved0)
+        r.close()
+        s.close()
