@@ -293,14 +293,15 @@ def test_a_registrar_watches_the_signal_channel_exactly_while_it_has_signal_watc
 
 
 @needs_sigusr1
-def test_a_registrar_whose_signals_were_reset_does_not_wake_for_anothers(rel):
-    """After reset() took the facade's last signal watcher, a signal for
-    another registrar must not end the facade's wait: loop() still waits
-    for its timer, and runs it."""
+@pytest.mark.parametrize("how", ["reset", "delete"])
+def test_a_registrar_whose_signals_went_does_not_wake_for_anothers(rel, how):
+    """After reset() or delete() took the facade's last signal watcher, a
+    signal for another registrar must not end the facade's wait: loop()
+    still waits for its timer, and runs it."""
     other = type(facade.registrar)()
     try:
         other.signal(signal.SIGUSR1, lambda: None)
-        rel.signal(signal.SIGUSR1, lambda: None).reset()
+        getattr(rel.signal(signal.SIGUSR1, lambda: None), how)()
         os.kill(os.getpid(), signal.SIGUSR1)  # a byte in rel's channel, for `other`
         fired = []
         rel.timeout(0.05, fired.append, "t")
@@ -396,22 +397,122 @@ def test_a_wakeup_fd_set_after_rels_that_cannot_be_put_back(rel):
 
 
 @needs_sigusr1
-def test_a_wakeup_fd_zero_set_after_rels_is_put_back(rel):
-    """fd 0 is an fd like any other: an application's wake-up fd on it,
+@pytest.mark.parametrize("fd", [0, 1])
+def test_a_wakeup_fd_zero_or_one_set_after_rels_is_put_back(rel, fd):
+    """0 and 1 are fds like any other: an application's wake-up fd on one,
     set after rel's, is there again once rel's last watcher went."""
     import socket
 
     w = rel.signal(signal.SIGUSR2, lambda: None)
-    saved0 = os.dup(0)
+    saved = os.dup(fd)
     r, s = socket.socketpair()
     try:
-        os.dup2(s.fileno(), 0)
-        os.set_blocking(0, False)
-        signal.set_wakeup_fd(0)
+        os.dup2(s.fileno(), fd)
+        os.set_blocking(fd, False)
+        signal.set_wakeup_fd(fd)
         w.delete()
-        assert signal.set_wakeup_fd(-1) == 0
+        assert signal.set_wakeup_fd(-1) == fd
     finally:
-        os.dup2(saved0, 0)
-        os.close(saved0)
+        os.dup2(saved, fd)
+        os.close(saved)
+        r.close()
+        s.close()
+
+
+@needs_sigusr1
+def test_rel_unsets_the_wakeup_fd_it_set(rel):
+    """With no wake-up fd before, rel sets its own for its first signal
+    watcher and unsets it with its last."""
+    assert signal.set_wakeup_fd(-1) == -1
+    w = rel.signal(signal.SIGUSR2, lambda: None)
+    ours = signal.set_wakeup_fd(-1)
+    signal.set_wakeup_fd(ours)
+    assert ours != -1
+    w.delete()
+    assert signal.set_wakeup_fd(-1) == -1
+
+
+@needs_sigusr1
+def test_a_blocking_read_in_the_main_thread_does_not_hold_back_a_signal(rel):
+    """The loop runs in a worker; the main thread blocks in a read. A signal
+    sent to the main thread interrupts the read (rel leaves system calls
+    interruptible, as rel 0.4.9.27 and Python do; PEP 475 retries the read),
+    so rel's callback runs at once, not when the read returns. Before the
+    fix (siginterrupt(sig, False)) it waited for the read."""
+    import threading
+
+    r, wfd = os.pipe()
+    ran = threading.Event()
+    early = []
+    main = threading.get_ident()
+
+    def on_signal():
+        ran.set()
+
+    def helper():
+        import time
+
+        time.sleep(0.3)  # the main thread is in its read by now (if not, the test passes anyway)
+        signal.pthread_kill(main, signal.SIGUSR1)
+        early.append(ran.wait(5))  # with the read still blocked
+        os.write(wfd, b"x")
+
+    try:
+        w = rel.signal(signal.SIGUSR1, on_signal)
+        rel.timeout(30, rel.abort)
+        loop, errors = _thread(rel.dispatch)
+        h = threading.Thread(target=helper)
+        h.start()
+        assert os.read(r, 1) == b"x"
+        h.join(10)
+        w.delete()
+        rel.abort()
+        facade.registrar.pause()
+        loop.join(10)
+        assert early == [True]
+        assert not errors
+    finally:
+        os.close(r)
+        os.close(wfd)
+
+
+def _thread(target):
+    from relcore_testing import run_in_thread
+
+    return run_in_thread(target)
+
+
+@needs_sigusr1
+@pytest.mark.parametrize("how", ["closed", "made blocking"])
+def test_a_stale_wakeup_fd_left_by_its_owner_does_not_stop_rel_arming(rel, how):
+    """Someone set a wake-up fd and then closed it (or made it blocking)
+    without unsetting it: set_wakeup_fd refuses to put it back. rel's
+    watcher is armed anyway, with rel's own wake-up fd, and works."""
+    import socket
+
+    r, s = socket.socketpair()
+    s.setblocking(False)
+    signal.set_wakeup_fd(s.fileno())
+    if how == "closed":
+        r.close()
+        s.close()
+    else:
+        s.setblocking(True)
+    try:
+        got = []
+
+        def on_signal():
+            got.append(1)
+            w.delete()
+
+        w = rel.signal(signal.SIGUSR1, on_signal)
+        assert w.pending()
+        rel.timeout(0.01, os.kill, os.getpid(), signal.SIGUSR1)
+        from relcore_testing import dispatch_to_end
+
+        dispatch_to_end(rel)
+        assert got == [1]
+        assert signal.set_wakeup_fd(-1) == -1  # rel's own, unset with its last watcher
+    finally:
         r.close()
         s.close()
