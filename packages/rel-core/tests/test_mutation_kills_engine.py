@@ -516,3 +516,262 @@ def test_a_stale_wakeup_fd_left_by_its_owner_does_not_stop_rel_arming(rel, how):
     finally:
         r.close()
         s.close()
+
+
+# -- iotable: the fd tables against closed and reused numbers -----------------------------------
+posix_fds = pytest.mark.skipif(sys.platform == "win32", reason="POSIX fds (os.dup, os.close)")
+
+
+def test_a_reader_beside_an_error_watcher_gets_the_data(rel, socks, settle):
+    """Both on one socket: data is the reader's, not an error."""
+    a, b = socks()
+    got, errors = [], []
+    rel.error(a, errors.append, "error")
+    rel.read(a, lambda: got.append(a.recv(10)))
+    b.send(b"x")
+    rel.timeout(0.2, rel.abort)  # the error watcher would keep dispatch() going
+    settle()
+    assert got == [b"x"] and errors == []
+
+
+@posix_fds
+def test_a_closed_int_fd_refused_for_another_kind_drops_its_watcher(rel, socks, rel_logs, settle):
+    """An int fd closed under its reader: arming a writer on the number
+    raises OSError (nothing is open there), and the stale reader is dropped
+    rather than left armed (dispatch() has nothing left to wait for)."""
+    a, b = socks()
+    fd = os.dup(a.fileno())
+    r = rel.read(fd, lambda: True)
+    os.close(fd)
+    with pytest.raises(OSError):
+        rel.write(fd, lambda: None)
+    assert not r.pending()
+    assert rel.report()["reads"] == 0 and rel.report()["writes"] == 0
+    assert any("dropped" in m for m in rel_logs.messages)
+    settle()
+
+
+@posix_fds
+def test_a_closed_int_fd_refused_for_the_same_kind_drops_the_old_watcher(rel, socks, rel_logs, settle):
+    a, b = socks()
+    fd = os.dup(a.fileno())
+    r = rel.read(fd, lambda: True)
+    os.close(fd)
+    with pytest.raises(OSError):
+        rel.read(fd, lambda: None)
+    assert not r.pending()
+    assert rel.report()["reads"] == 0
+    assert [m for m in rel_logs.messages if "dropped" in m and repr(r) in m]
+    settle()
+
+
+@posix_fds
+def test_an_int_fd_closed_and_reused_takes_a_new_watcher_of_another_kind(rel, socks, settle):
+    """The number of an int fd closed under its reader now belongs to a new
+    socket: a writer on the new socket is armed (the stale reader dropped)
+    and fires."""
+    import socket
+
+    a, b = socks()
+    fd = os.dup(a.fileno())
+    r = rel.read(fd, lambda: True)
+    os.close(fd)
+    c, d = socket.socketpair()
+    try:
+        if c.fileno() != fd:
+            os.dup2(c.fileno(), fd)
+            c.close()
+            c = socket.socket(fileno=fd)
+        fired = []
+        w = rel.write(c, fired.append, "w")
+        assert w.pending() and not r.pending()
+        settle()
+        assert fired == ["w"]
+    finally:
+        c.close()
+        d.close()
+
+
+@posix_fds
+def test_a_socket_closed_and_its_number_reused_says_so_when_dropped(rel, socks, rel_logs, settle):
+    """A reader whose socket object was closed, its number now another
+    socket's: arming a writer there drops the stale reader, and the log line
+    says why (the number was reused)."""
+    import socket
+
+    a, b = socks()
+    fd = a.fileno()
+    r = rel.read(a, lambda: True)
+    a.close()
+    c, d = socket.socketpair()
+    try:
+        if c.fileno() != fd:
+            os.dup2(c.fileno(), fd)
+            c.close()
+            c = socket.socket(fileno=fd)
+        fired = []
+        rel.write(c, fired.append, "w")
+        assert not r.pending()
+        assert [m for m in rel_logs.messages if "dropped" in m and "reused" in m]
+        settle()
+        assert fired == ["w"]
+    finally:
+        c.close()
+        d.close()
+
+
+@pytest.fixture
+def quick_audit(monkeypatch):
+    import rel_core.registrar
+
+    monkeypatch.setattr(rel_core.registrar, "IDLE_AUDIT", 0.05)
+
+
+def test_the_idle_audit_keeps_a_live_reader(rel, socks, quick_audit):
+    """Idle waits end every IDLE_AUDIT to look for closed fds: an open one's
+    reader stays armed through many of them, and fires when data comes."""
+    import threading
+
+    a, b = socks()
+    got = []
+    r = rel.read(a, lambda: got.append(a.recv(10)))
+    threading.Timer(0.4, b.send, (b"x",)).start()  # some audits later
+    from relcore_testing import dispatch_to_end
+
+    dispatch_to_end(rel)
+    assert got == [b"x"] and not r.pending()
+
+
+@posix_fds
+def test_the_idle_audit_drops_a_reader_whose_int_fd_was_closed(rel, socks, quick_audit, rel_logs):
+    from relcore_testing import dispatch_to_end
+
+    a, b = socks()
+    fd = os.dup(a.fileno())
+    r = rel.read(fd, lambda: True)
+    os.close(fd)
+    dispatch_to_end(rel)  # returns: nothing left once the audit dropped it
+    assert not r.pending()
+
+
+@posix_fds
+def test_the_idle_audit_drops_a_reader_whose_socket_closed_and_number_was_reused(rel, socks, quick_audit):
+    import socket
+
+    from relcore_testing import dispatch_to_end
+
+    a, b = socks()
+    fd = a.fileno()
+    r = rel.read(a, lambda: True)
+    a.close()
+    c = socket.socket(fileno=os.dup2(b.fileno(), fd))  # the number is open again, another file
+    try:
+        dispatch_to_end(rel)
+        assert not r.pending()
+    finally:
+        c.close()
+
+
+@posix_fds
+def test_the_idle_audit_drops_a_reader_whose_file_closed_and_number_was_reused(rel, socks, quick_audit):
+    """As above with an io object, whose fileno() raises once closed."""
+    import socket
+
+    from relcore_testing import dispatch_to_end
+
+    rfd, wfd = os.pipe()
+    f = open(rfd, "rb", buffering=0)
+    a, b = socks()
+    try:
+        r = rel.read(f, lambda: True)
+        f.close()
+        c = socket.socket(fileno=os.dup2(b.fileno(), rfd))
+        try:
+            dispatch_to_end(rel)
+            assert not r.pending()
+        finally:
+            c.close()
+    finally:
+        os.close(wfd)
+
+
+def test_deleting_the_only_watcher_from_another_thread_ends_a_blocked_dispatch(rel, socks):
+    """The loop blocks for its one reader (no timer: the wait is
+    IDLE_AUDIT long); another thread deletes it: the loop is woken and
+    dispatch() returns at once, not after the wait."""
+    import threading
+
+    from relcore_testing import run_in_thread
+
+    a, b = socks()
+    r = rel.read(a, lambda: True)
+    t, errors = run_in_thread(rel.dispatch)
+    threading.Event().wait(0.1)  # the loop is in its wait
+    r.delete()
+    t.join(5)
+    alive = t.is_alive()
+    if alive:
+        rel.abort()
+        facade.registrar.pause()
+        t.join(15)
+    assert not alive and not errors
+
+
+@posix_fds
+def test_a_dropped_watchers_ondrop_runs_in_the_next_pass(rel, socks, rel_logs, settle):
+    """ondrop (BuffWriter's hook) runs from a zero-delay timer: before a
+    timer armed for later at the same moment."""
+    a, b = socks()
+    fd = os.dup(a.fileno())
+    order = []
+    r = rel.read(fd, lambda: True)
+    r.ondrop = lambda: order.append("ondrop")
+    os.close(fd)
+    with pytest.raises(OSError):
+        rel.write(fd, lambda: None)
+    rel.timeout(0.5, order.append, "later")
+    settle()
+    assert order == ["ondrop", "later"]
+
+
+def test_a_writer_beside_an_error_watcher_gets_writability(rel, socks, settle):
+    a, b = socks()
+    fired, errors = [], []
+    rel.error(a, errors.append, "error")
+    rel.write(a, fired.append, "w")
+    rel.timeout(0.2, rel.abort)  # the error watcher would keep dispatch() going
+    settle()
+    assert fired == ["w"] and errors == []
+
+
+@posix_fds
+def test_a_socket_on_a_high_fd_number_is_not_taken_for_closed(rel, socks, quick_audit):
+    """fd numbers past 256 are ints CPython does not cache: a live socket
+    there keeps its reader through idle audits and an int-fd writer on the
+    same number, and the reader fires."""
+    import resource
+    import socket
+    import threading
+
+    from relcore_testing import dispatch_to_end
+
+    high = 300
+    if resource.getrlimit(resource.RLIMIT_NOFILE)[0] <= high:
+        pytest.skip("RLIMIT_NOFILE too low for fd %d" % high)
+    a, b = socks()
+    try:
+        os.fstat(high)
+        pytest.skip("fd %d is in use" % high)
+    except OSError:
+        pass
+    c = socket.socket(fileno=os.dup2(a.fileno(), high))
+    try:
+        got = []
+        r = rel.read(c, lambda: got.append(c.recv(10)))
+        rel.write(high, lambda: None)  # another kind, by number: the reader is not stale
+        assert r.pending()
+        threading.Timer(0.3, b.send, (b"x",)).start()  # some audits later
+        dispatch_to_end(rel)
+        assert got == [b"x"]
+    finally:
+        c.close()
