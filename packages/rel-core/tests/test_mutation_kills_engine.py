@@ -775,3 +775,70 @@ def test_a_socket_on_a_high_fd_number_is_not_taken_for_closed(rel, socks, quick_
         assert got == [b"x"]
     finally:
         c.close()
+
+
+# -- registrar -----------------------------------------------------------------------------------
+@needs_sigusr1
+def test_the_signal_channel_watcher_is_not_counted_as_a_reader(rel, settle):
+    """A signal watcher makes the registrar watch rel's wake-up channel: an
+    internal watcher, in no count, and no reason to keep dispatch() going."""
+    w = rel.signal(signal.SIGUSR1, lambda: None)
+    assert rel.report() == {"timers": 0, "signals": 1, "reads": 0, "writes": 0, "errors": 0}
+    w.delete()
+    settle()  # returns at once: nothing is left
+
+
+def test_registrar_loop_blocks_by_default(rel):
+    """Registrar.loop() with no argument waits for the first thing ready."""
+    fired = []
+    rel.timeout(0.05, fired.append, "t")
+    facade.registrar.loop()
+    assert fired == ["t"]
+
+
+@needs_sigusr1
+def test_abort_branch_in_a_signal_callback_ends_just_that_callback(rel, settle):
+    got = []
+
+    def first():
+        got.append("first")
+        rel.abort_branch()
+
+    def second():
+        got.append("second")
+        a.delete()
+        b.delete()
+
+    a = rel.signal(signal.SIGUSR1, first)
+    b = rel.signal(signal.SIGUSR1, second)
+    rel.timeout(0.01, os.kill, os.getpid(), signal.SIGUSR1)
+    settle()  # no AbortBranch out of dispatch()
+    assert got == ["first", "second"]
+
+
+def test_pending_answers_at_once_for_an_add_queued_from_another_thread(rel):
+    """The loop is busy in a callback; another thread arms a timer: the call
+    is queued for the loop, and pending() says True already."""
+    import threading
+
+    from relcore_testing import run_in_thread
+
+    busy, release = threading.Event(), threading.Event()
+
+    def hold_the_loop():
+        busy.set()
+        release.wait(10)
+
+    rel.timeout(0, hold_the_loop)
+    t = rel.timeout(None, lambda: None)
+    loop, errors = run_in_thread(rel.dispatch)
+    try:
+        assert busy.wait(5)
+        t.add(30)
+        assert t.pending()
+        t.delete()
+        assert not t.pending()
+    finally:
+        release.set()
+        loop.join(10)
+    assert not errors and not loop.is_alive()
