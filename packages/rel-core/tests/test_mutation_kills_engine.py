@@ -842,3 +842,37 @@ def test_pending_answers_at_once_for_an_add_queued_from_another_thread(rel):
         release.set()
         loop.join(10)
     assert not errors and not loop.is_alive()
+
+
+def test_abort_from_another_thread_ends_a_dispatch_waiting_on_a_timer(rel):
+    """abort() keeps timers, but ends dispatch(): from another thread it
+    wakes the loop, which returns at once, not when its timer is due."""
+    import threading
+
+    from relcore_testing import run_in_thread
+
+    t = rel.timeout(30, lambda: None)
+    loop, errors = run_in_thread(rel.dispatch)
+    threading.Event().wait(0.1)  # the loop is in its wait
+    rel.abort()
+    loop.join(5)
+    alive = loop.is_alive()
+    if alive:
+        t.delete()
+        loop.join(40)
+    assert not alive and not errors and t.pending()
+
+
+def test_diagnostics_are_not_imported_unless_asked():
+    """Without REL_DEBUG nor initialize(options=['debug']), a program's
+    registrar does not even import rel_core.debug."""
+    import subprocess
+
+    code = ("import sys, rel_core as rel\n"
+            "rel.timeout(0, lambda: None)\n"
+            "rel.dispatch()\n"
+            "print('rel_core.debug' in sys.modules)\n")
+    env = {k: v for k, v in os.environ.items() if k != "REL_DEBUG"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=60, env=env)
+    assert out.stdout == "False\n", out.stderr
