@@ -876,3 +876,37 @@ def test_diagnostics_are_not_imported_unless_asked():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=60, env=env)
     assert out.stdout == "False\n", out.stderr
+
+
+def test_closing_a_replaced_registrar_leaves_its_successor_alone(rel, monkeypatch):
+    """initialize() switched registrar: closing the old one afterwards (a
+    program that kept it) is a no-op, and must not forget the new one's
+    watchers (its calls are forwarded there)."""
+    from test_behaviour import _install_switch_target
+
+    _install_switch_target(monkeypatch, type(facade.registrar))
+    old = facade.registrar
+    t = rel.timeout(30, lambda: None)
+    assert rel.initialize(["switched"], ["strict"]) == "switched"
+    old.close()
+    assert t.pending() and rel.report()["timers"] == 1
+
+
+@posix_fds
+def test_a_registrar_that_cannot_make_its_waker_leaves_no_fd_open(rel, monkeypatch):
+    """Out of fds while building (the waker's socketpair fails): the error
+    reaches the caller and the poller opened before it is closed again."""
+    import errno
+
+    import rel_core.registrar
+
+    def no_fds():
+        raise OSError(errno.EMFILE, "Too many open files")
+
+    before = set(os.listdir("/proc/self/fd")) if os.path.isdir("/proc/self/fd") else None
+    if before is None:
+        pytest.skip("no /proc/self/fd to count open fds")
+    monkeypatch.setattr(rel_core.registrar, "Waker", no_fds)
+    with pytest.raises(OSError):
+        type(facade.registrar)()
+    assert set(os.listdir("/proc/self/fd")) <= before
