@@ -910,3 +910,22 @@ def test_a_registrar_that_cannot_make_its_waker_leaves_no_fd_open(rel, monkeypat
     with pytest.raises(OSError):
         type(facade.registrar)()
     assert set(os.listdir("/proc/self/fd")) <= before
+
+
+def test_deleting_the_only_timer_from_another_thread_ends_a_blocked_dispatch(rel):
+    """The loop waits for its one timer, 30 s out; another thread deletes
+    it: the loop is woken and dispatch() returns at once."""
+    import threading
+
+    from relcore_testing import run_in_thread
+
+    t = rel.timeout(30, lambda: None)
+    loop, errors = run_in_thread(rel.dispatch)
+    threading.Event().wait(0.1)  # the loop is in its wait
+    t.delete()
+    loop.join(5)
+    alive = loop.is_alive()
+    if alive:
+        rel.timeout(0, rel.pause)
+        loop.join(40)
+    assert not alive and not errors and not t.pending()
