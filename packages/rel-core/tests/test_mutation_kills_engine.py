@@ -929,3 +929,17 @@ def test_deleting_the_only_timer_from_another_thread_ends_a_blocked_dispatch(rel
         rel.timeout(0, rel.pause)
         loop.join(40)
     assert not alive and not errors and not t.pending()
+
+
+def test_abort_on_a_replaced_registrar_aborts_its_successor(rel, socks, monkeypatch):
+    """A call with no argument (abort()) on a registrar initialize()
+    replaced is forwarded like any other."""
+    from test_behaviour import _install_switch_target
+
+    _install_switch_target(monkeypatch, type(facade.registrar))
+    old = facade.registrar
+    a, b = socks()
+    r = rel.read(a, lambda: True)
+    assert rel.initialize(["switched"], ["strict"]) == "switched"
+    old.abort()
+    assert not r.pending() and rel.report()["reads"] == 0
