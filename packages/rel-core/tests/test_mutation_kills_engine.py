@@ -943,3 +943,14 @@ def test_abort_on_a_replaced_registrar_aborts_its_successor(rel, socks, monkeypa
     assert rel.initialize(["switched"], ["strict"]) == "switched"
     old.abort()
     assert not r.pending() and rel.report()["reads"] == 0
+
+
+def test_close_from_inside_a_callback_is_allowed(rel):
+    """close() refuses only a loop running in *another* thread: from the
+    loop's own thread (a callback) it closes, and dispatch() returns."""
+    reg = facade.registrar
+    rel.timeout(0, reg.close)
+    rel.timeout(30, lambda: None)  # forgotten by the close
+    rel.dispatch()
+    with pytest.raises(RuntimeError):
+        reg.timeout(1, lambda: None)  # closed: nothing can be armed on it
