@@ -49,20 +49,23 @@ def other_registrar_name() -> str:
 
 def inject(at: str, caller: str, action: Callable[[], Any], event: str = "call") -> Callable[[], None]:
     """Run ``action()`` (once) at the ``event`` ('call' or 'return') of the
-    function ``at`` called from ``caller``, in this thread. Returns the undo."""
+    function ``at`` called from ``caller``, in this thread. Returns the undo.
+    The trace function found (coverage's, under ``nox -s mutate``) is put
+    back, so the tests after this one are still measured."""
+    prior = sys.gettrace()
 
     def tracer(frame: Any, ev: str, arg: Any) -> Any:
         if frame.f_code.co_name == at and frame.f_back is not None \
                 and frame.f_back.f_code.co_name == caller:
             if ev == event:
-                sys.settrace(None)
+                sys.settrace(prior)
                 action()
                 return None
             return tracer if event == "return" else None
         return None
 
     sys.settrace(tracer)
-    return lambda: sys.settrace(None)
+    return lambda: sys.settrace(prior)
 
 
 # -- 1. cross-thread calls cannot starve the loop ----------------------------------------
@@ -94,11 +97,12 @@ def test_calls_queued_while_draining_wait_for_the_next_pass(rel):
     rel.timeout(10, rel.abort)
     rel.timeout(0, queue_one)
     start = reg().tick
+    prior = sys.gettrace()  # coverage's, under nox -s mutate: put back below
     sys.settrace(tracer)
     try:
         rel.dispatch()
     finally:
-        sys.settrace(None)
+        sys.settrace(prior)
     assert len(made) == chain
     assert reg().tick - start >= chain // 2  # a pass drains at most twice (waker, pass start)
 

@@ -85,8 +85,8 @@ def _handler(signum: int, frame: Any) -> None:
         _settle()
     if callable(old):
         old(signum, frame)
-    elif old is None or old == _signal.SIG_DFL:
-        _signal.raise_signal(signum)  # the default action, as if rel had never been here
+    else:  # SIG_DFL (None: set outside Python, put back as SIG_DFL) or SIG_IGN, restored:
+        _signal.raise_signal(signum)  # the kernel acts on it as if rel had never been here
 
 
 def _install(sig: int) -> None:
@@ -95,11 +95,10 @@ def _install(sig: int) -> None:
         return  # still ours: its saved handler is the one to put back
     old = _signal.getsignal(sig)
     _take_wakeup_fd()  # first, so a signal is never missed
+    # As rel 0.4.9.27: no siginterrupt(sig, False). Restarted system calls
+    # would hold the main thread's handler (rel's delivery) back until a
+    # blocking call there (input(), a read) returns; PEP 475 retries EINTR.
     _signal.signal(sig, _handler)  # raises for SIGKILL & co
-    try:
-        _signal.siginterrupt(sig, False)
-    except (AttributeError, OSError, ValueError):  # pragma: no cover - Windows
-        pass
     _saved[sig] = old
 
 
