@@ -221,6 +221,8 @@ def test_error_watcher_on_an_fd_that_cannot_be_looked_into_does_not_spin(rel, wa
         os.close(efd)
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="Windows' select() reports a socket never "
+                    "connected neither readable nor in error: there is nothing to fire on")
 def test_error_watcher_on_a_socket_never_connected_fires(rel):
     """A TCP socket neither connected nor listening is hung up (epoll and
     poll say HUP): its recv says ENOTCONN, which is the error condition."""

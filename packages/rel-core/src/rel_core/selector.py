@@ -26,6 +26,7 @@ select() there takes 512 sockets a list (see ``_platform``).
 from __future__ import annotations
 
 import errno
+import select
 import selectors
 import socket
 from typing import List, Optional, Set, Tuple, Type
@@ -44,6 +45,9 @@ except ImportError:  # pragma: no cover - Windows: sockets only, probed with rec
         raise OSError(errno.ENOTSUP, "FIONREAD")
 
 _PEEK = socket.MSG_PEEK | getattr(socket, "MSG_DONTWAIT", 0)
+# Windows has no MSG_DONTWAIT: there the peek at a blocking socket whose bytes a
+# callback earlier in the pass read would wait for more (the loop hung).
+_PEEK_MAY_WAIT = not hasattr(socket, "MSG_DONTWAIT")
 _RW = selectors.EVENT_READ | selectors.EVENT_WRITE
 _ACCEPTCONN = getattr(socket, "SO_ACCEPTCONN", None)  # Linux, the BSDs, macOS and Windows have it
 
@@ -136,6 +140,8 @@ class SelectorRegistrar(Registrar):
                 # not guessed from recv's errno, which differs by family
                 # (ENOTCONN for TCP, EINVAL for AF_UNIX).
                 waiting = 1
+            elif _PEEK_MAY_WAIT and not select.select([sock], [], [], 0)[0]:
+                return 0  # read since the poller looked: nothing to report or park
             else:
                 try:
                     waiting = len(sock.recv(1, _PEEK))
