@@ -18,6 +18,16 @@ from rel_core.timerheap import TimerHeap
 needs_sigusr1 = pytest.mark.skipif(sys.platform == "win32", reason="SIGUSR1 is POSIX")
 
 
+def _only_where_the_table_checks_closed_fds() -> None:
+    """poll, select, devpoll and kqueue learn of a closed fd from their wait
+    (POLLNVAL, EBADF) and drop its watchers there, a pass later; these tests
+    are of the fd table's own checks at registration and in the idle audit,
+    which the pollers that forget a closed fd (epoll, selectors, asyncio) rely on."""
+    reg = facade.registrar
+    if not type(reg)._FORGETS_CLOSED and type(reg).name != "asyncio":
+        pytest.skip("%s drops a closed fd in its wait, not at registration" % (type(reg).name,))
+
+
 class T:
     """What the heap needs of a timer: a ``_seq`` slot."""
 
@@ -539,6 +549,7 @@ def test_a_closed_int_fd_refused_for_another_kind_drops_its_watcher(rel, socks, 
     """An int fd closed under its reader: arming a writer on the number
     raises OSError (nothing is open there), and the stale reader is dropped
     rather than left armed (dispatch() has nothing left to wait for)."""
+    _only_where_the_table_checks_closed_fds()
     a, b = socks()
     fd = os.dup(a.fileno())
     r = rel.read(fd, lambda: True)
@@ -553,6 +564,7 @@ def test_a_closed_int_fd_refused_for_another_kind_drops_its_watcher(rel, socks, 
 
 @posix_fds
 def test_a_closed_int_fd_refused_for_the_same_kind_drops_the_old_watcher(rel, socks, rel_logs, settle):
+    _only_where_the_table_checks_closed_fds()
     a, b = socks()
     fd = os.dup(a.fileno())
     r = rel.read(fd, lambda: True)
@@ -570,6 +582,10 @@ def test_an_int_fd_closed_and_reused_takes_a_new_watcher_of_another_kind(rel, so
     """The number of an int fd closed under its reader now belongs to a new
     socket: a writer on the new socket is armed (the stale reader dropped)
     and fires."""
+    _only_where_the_table_checks_closed_fds()
+    if type(facade.registrar).name in ("kqueue", "kqueue-double"):
+        pytest.skip("kqueue keys its filters by number, not by open file: a reused number is "
+                    "learned of in the wait (noticed in issue 14's note, left)")
     import socket
 
     a, b = socks()
@@ -656,6 +672,7 @@ def test_the_idle_audit_drops_a_reader_whose_int_fd_was_closed(rel, socks, quick
 
 @posix_fds
 def test_the_idle_audit_drops_a_reader_whose_socket_closed_and_number_was_reused(rel, socks, quick_audit):
+    _only_where_the_table_checks_closed_fds()
     import socket
 
     from relcore_testing import dispatch_to_end
@@ -675,6 +692,7 @@ def test_the_idle_audit_drops_a_reader_whose_socket_closed_and_number_was_reused
 @posix_fds
 def test_the_idle_audit_drops_a_reader_whose_file_closed_and_number_was_reused(rel, socks, quick_audit):
     """As above with an io object, whose fileno() raises once closed."""
+    _only_where_the_table_checks_closed_fds()
     import socket
 
     from relcore_testing import dispatch_to_end
@@ -721,6 +739,7 @@ def test_deleting_the_only_watcher_from_another_thread_ends_a_blocked_dispatch(r
 def test_a_dropped_watchers_ondrop_runs_in_the_next_pass(rel, socks, rel_logs, settle):
     """ondrop (BuffWriter's hook) runs from a zero-delay timer: before a
     timer armed for later at the same moment."""
+    _only_where_the_table_checks_closed_fds()
     a, b = socks()
     fd = os.dup(a.fileno())
     order = []
@@ -903,6 +922,8 @@ def test_a_registrar_that_cannot_make_its_waker_leaves_no_fd_open(rel, monkeypat
     def no_fds():
         raise OSError(errno.EMFILE, "Too many open files")
 
+    if type(facade.registrar).name == "asyncio":
+        pytest.skip("the asyncio registrar's waker is its loop's (call_soon_threadsafe), not a Waker")
     before = set(os.listdir("/proc/self/fd")) if os.path.isdir("/proc/self/fd") else None
     if before is None:
         pytest.skip("no /proc/self/fd to count open fds")
