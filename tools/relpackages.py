@@ -43,7 +43,8 @@ RTIMER_SCRIPT = {"console_scripts": {"rtimer": "rtimer.cli:main"}}
 DISTS: Tuple[Dist, ...] = (
     Dist("rel-core", "rel_core", (),
          ("__init__", "_version", "rel", "listener", "registrar", "errors", "selector"),
-         {"rel.registrars": {"selectors": "rel_core.selector:SelectorRegistrar"}}),
+         {"rel.registrars": {"selectors": "rel_core.selector:SelectorRegistrar",
+                             "asyncio": "rel_core.asyncio_registrar:AsyncioRegistrar"}}),
     Dist("rel-registrars", "rel_registrars", ("rel-core",),
          ("__init__", "_version", "epoll", "kqueue", "devpoll", "poll", "select"),
          {"rel.registrars": {

@@ -137,6 +137,10 @@ BIG_BUFFERS = [(socket.SOL_SOCKET, SO_RCVBUFFORCE, FRAME_ROOM),
                            "recv() once its socket is readable, so a frame from a server in the same "
                            "thread must be in the kernel whole; this test makes room with "
                            "SO_RCVBUFFORCE/SO_SNDBUFFORCE, and cannot here: %s" % (whole_frames_fit(),))
+@pytest.mark.skipif(sys.version_info < (3, 10),
+                    reason="LIMITATION, not a pass: on Python 3.9 (websockets 13 there) a client's "
+                           "blocking frame read waited forever for the rest of a frame from the "
+                           "same-thread server (seen in CI; the same limitation as above)")
 def test_websocket_client_apps_inside_asyncio_with_the_server_in_the_same_loop(on_asyncio):
     port = free_port()
     url = "ws://127.0.0.1:%d/" % (port,)
