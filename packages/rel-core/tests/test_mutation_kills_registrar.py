@@ -328,3 +328,25 @@ def test_a_signal_delivered_before_a_switch_runs_first_after_it(rel, monkeypatch
         signal.set_wakeup_fd(previous)
         r.close()
         s.close()
+
+
+# -- diagnostics: imported only when asked ------------------------------------------------------
+def test_a_registrar_built_without_rel_debug_leaves_the_diagnostics_unimported(registrar_class,
+                                                                               monkeypatch):
+    """No REL_DEBUG, and rel_core.debug not imported yet (as in a program
+    that never asked for it): building a registrar does not import it.
+    (test_diagnostics_are_not_imported_unless_asked checks a whole program,
+    in a child process; this is the same promise in this one.)"""
+    import rel_core
+    import rel_core.debug
+    from rel_core.timerheap import TimerHeap
+
+    monkeypatch.delenv("REL_DEBUG", raising=False)
+    monkeypatch.delitem(sys.modules, "rel_core.debug")
+    monkeypatch.delattr(rel_core, "debug")  # else `from . import debug` finds it there
+    reg = registrar_class()
+    try:
+        assert "rel_core.debug" not in sys.modules
+        assert type(reg._timers) is TimerHeap
+    finally:
+        reg.close()
