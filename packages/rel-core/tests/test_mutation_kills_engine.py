@@ -115,6 +115,37 @@ def test_the_sweep_comes_just_past_min_cancelled():
     assert len(heap._heap) == 1
 
 
+def test_a_few_re_armed_timers_leave_their_old_entries_in_the_heap():
+    """Re-arming is a push (O(log n)): the old entry goes stale and stays,
+    below MIN_CANCELLED_TO_SWEEP, with no O(n) sweep at each re-arm (the
+    idle-timeout pattern re-arms one watchdog at every request)."""
+    live = 50
+    heap = _heap_with_live_top(live)
+    watchdog = T("watchdog")
+    heap.push(watchdog, 10.0)
+    rearms = timerheap.MIN_CANCELLED_TO_SWEEP // 2
+    for i in range(rearms):
+        heap.push(watchdog, 11.0 + i)
+    assert heap.live == live + 2
+    assert len(heap._heap) == live + 2 + rearms
+
+
+def test_stale_entries_that_are_just_half_the_heap_are_left_in_it():
+    """Numerous stale entries are swept once they are the majority: exactly
+    half the heap is not yet; one more cancel, and they are."""
+    n = timerheap.MIN_CANCELLED_TO_SWEEP + 2  # numerous
+    stale = [T(i) for i in range(n + 1)]
+    heap = _heap_with_live_top(2 * n - len(stale) - 1)  # 2n entries once all are pushed
+    for i, t in enumerate(stale):
+        heap.push(t, float(i))
+    assert len(heap._heap) == 2 * n
+    for t in stale[:n]:
+        heap.cancel(t)
+    assert len(heap._heap) == 2 * n  # n stale of 2n: half, no sweep
+    heap.cancel(stale[n])
+    assert len(heap._heap) == 2 * n - len(stale)  # the majority: swept
+
+
 def test_the_stale_count_is_exact_through_every_operation():
     """The sweep decides from ``_cancelled``: it must be the number of stale
     entries in the heap after any mix of arming, re-arming, cancelling,
