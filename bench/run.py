@@ -57,7 +57,7 @@ SETTINGS = {
         "redisbus": {"count": 100000, "paced": 2000},
         "redisbus_repeats": 2,
         "dezhttp": {"duration": 5.0, "connections": "1,50"},
-        "dezhttp_repeats": 3,
+        "dezhttp_repeats": 5,
         "aioloop_repeats": 3,
     },
     "quick": {
