@@ -703,9 +703,8 @@ def run_aioloop(cs, default, s, summary):
             "rel's engine with asyncio's loop waiting (`initialize(['asyncio'])`; on uvloop through "
             "`rel_core.aio.use_loop(uvloop.new_event_loop())`), run either as rel runs inside an "
             "asyncio program (the loop's own `run_forever()`/`stop()`) or by `rel.dispatch()`, which "
-            "waits for rel to end and so keeps the idle audit's 10 s handle pending (asyncio's select "
-            "then takes a timeout, which costs a few µs a wait here). asyncio and uvloop rows: their "
-            "own `add_reader`/`call_later`." % (R,))
+            "waits for rel to end (its idle audit's clock is a thread: asyncio's heap holds nothing "
+            "of rel's). asyncio and uvloop rows: their own `add_reader`/`call_later`." % (R,))
     refs = {"asyncio": b_pp.get("asyncio", {})}
     table("rel on asyncio's loops: ping-pong over a socketpair (round trips/s, higher is better)",
           pp, pp_m, refs, (note, "÷ asyncio, run by run: %s." % runs(pp, "rate")), ratio_refs=("asyncio",))

@@ -445,6 +445,48 @@ def test_plain_dispatch_uses_the_policys_loop_and_use_loop(arel):
         mine.close()
 
 
+def test_idle_audit_puts_no_handle_in_asyncios_heap_and_its_clock_ends_with_dispatch(arel, monkeypatch):
+    """While rel.dispatch() waits with no timer armed, asyncio's heap holds
+    nothing of rel's (a pending handle gives every select of asyncio's a
+    timeout, which costs each wake-up): the idle audit's clock is a thread,
+    gone once dispatch() returns; and it does audit: a reader whose fd was
+    closed under it is dropped, which ends dispatch()."""
+    import rel_core.registrar
+
+    monkeypatch.setattr(rel_core.registrar, "IDLE_AUDIT", 0.05)
+    rel_core.initialize(["asyncio"])
+    a, b = pair()
+    fd = os.dup(a.fileno())
+    seen: List[Any] = []
+
+    def on_read() -> bool:
+        a.recv(10)
+        loop = asyncio.get_running_loop()
+        # after this pass, once its end placed the audit's clock
+        loop.call_soon(lambda: seen.append((len(loop._scheduled),
+                                            [t.name for t in threading.enumerate()])))
+        os.close(fd)  # closed under its watcher, which stays armed
+        return True
+
+    r = rel_core.read(fd, on_read)
+    b.send(b"x")
+    watchdog = threading.Timer(10, os.kill, (os.getpid(), signal.SIGINT))
+    watchdog.start()
+    try:
+        rel_core.dispatch()  # returns once the audit dropped the reader
+    finally:
+        watchdog.cancel()
+        a.close()
+        b.close()
+    assert not r.pending()
+    assert seen and seen[0][0] == 0, seen
+    assert "rel-idle-audit" in seen[0][1]
+    deadline = time.monotonic() + 5
+    while "rel-idle-audit" in [t.name for t in threading.enumerate()] and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert "rel-idle-audit" not in [t.name for t in threading.enumerate()]
+
+
 def test_uvloop_when_the_user_chose_it(arel):
     uvloop = pytest.importorskip("uvloop")
     loop = uvloop.new_event_loop()

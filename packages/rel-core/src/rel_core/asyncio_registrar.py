@@ -30,11 +30,14 @@ asyncio's loop only tells it when to look.
   armed before ``initialize(['asyncio'])`` switched to this registrar.
 * An fd closed while registered is forgotten by epoll without a word, and by
   asyncio's loop too: while ``rel.dispatch()`` or ``await
-  rel_core.aio.dispatch()`` waits for rel to end and no timer is armed, a
-  ``call_later`` of IDLE_AUDIT seconds that finds no pass has run since looks
-  for such fds, as the other registrars' silent waits do. Nothing waiting
-  for rel to end, no audit: rel adds no handle to asyncio's (a pending one
-  makes every select of asyncio's take a timeout, which costs).
+  rel_core.aio.dispatch()`` waits for rel to end and no timer is armed, the
+  loop looks for such fds once IDLE_AUDIT seconds pass with no pass of rel's,
+  as the other registrars' silent waits do. The clock is a daemon thread
+  (``_IdleClock``) that asks the loop by ``call_soon_threadsafe``, not a
+  ``call_later``: a pending handle makes every select of asyncio's take a
+  timeout, which cost each wake-up 3-4 µs here (``nox -s bench``, aioloop),
+  and rel adds no handle to asyncio's. Nothing waiting for rel to end: no
+  audit, no thread.
 
 Which loop: the running loop of the thread that creates the registrar, arms a
 watcher or awaits :func:`rel_core.aio.dispatch`, if there is one; otherwise the
@@ -83,6 +86,34 @@ _WRITE = selectors.EVENT_WRITE
 _get_ident = threading.get_ident
 
 Ready = Tuple[Tuple[int, int], ...]
+
+
+class _IdleClock:
+    """The idle audit's clock while something waits for rel to end: a daemon
+    thread that, every IDLE_AUDIT seconds with no pass of rel's in between,
+    asks the loop for the audit (``call_soon_threadsafe``, the one way into
+    the loop from another thread). It stands where a ``call_later`` handle
+    would, and is cancelled as one is."""
+
+    __slots__ = ("_stop",)
+
+    def __init__(self, reg: AsyncioRegistrar, loop: asyncio.AbstractEventLoop) -> None:
+        self._stop = threading.Event()
+        threading.Thread(target=self._run, args=(reg, loop), name="rel-idle-audit", daemon=True).start()
+
+    def _run(self, reg: AsyncioRegistrar, loop: asyncio.AbstractEventLoop) -> None:
+        seen = reg.tick
+        while not self._stop.wait(_engine.IDLE_AUDIT):
+            if reg.tick != seen:  # a pass ran: not idle
+                seen = reg.tick
+                continue
+            try:
+                loop.call_soon_threadsafe(reg._on_idle, self)
+            except RuntimeError:  # the loop closed
+                return
+
+    def cancel(self) -> None:
+        self._stop.set()
 
 
 def _new_loop() -> asyncio.AbstractEventLoop:
@@ -287,8 +318,7 @@ class AsyncioRegistrar(SelectorRegistrar):
         self._once = False  # loop(): finish after one pass
         self._error: Optional[BaseException] = None  # a callback's, for whoever waits
         self._tasks = 0  # coroutines started by rel_core.aio.run(), not delivered yet
-        self._idle_handle: Optional[asyncio.TimerHandle] = None  # the closed-fd audit
-        self._idle_tick = -1  # self.tick when it was placed
+        self._idle_handle: Optional[_IdleClock] = None  # the closed-fd audit's clock
         self._loop_sigs = LoopSignals(self._on_signal)  # the signals asyncio's loop owns for rel
         super().__init__()
         # A loop from the start, so that an fd asyncio refuses (a regular file,
@@ -406,24 +436,22 @@ class AsyncioRegistrar(SelectorRegistrar):
     def _place_idle(self) -> None:
         # Only while something waits for rel to end: the audit is how a wait
         # learns that nothing is left. Rel's watchers running in an asyncio
-        # program that awaits nothing of rel's get no wake-up beyond asyncio's
-        # own (a pending handle makes every select of asyncio's take a timeout).
+        # program that awaits nothing of rel's get no wake-up beyond asyncio's own.
         loop = self._loop
         if loop is not None and self._finish is not None:
-            self._idle_tick = self.tick
-            self._idle_handle = loop.call_later(_engine.IDLE_AUDIT, self._on_idle)
+            self._idle_handle = _IdleClock(self, loop)
 
-    def _on_idle(self) -> None:
-        """IDLE_AUDIT seconds on: if no pass ran meanwhile and no timer is
-        armed, look for fds closed while registered (see the module docstring)."""
-        self._idle_handle = None
-        if self._finish is None:
-            return
-        if self.tick == self._idle_tick and not self._timers.live:
+    def _stop_idle(self) -> None:
+        clock, self._idle_handle = self._idle_handle, None
+        if clock is not None:
+            clock.cancel()
+
+    def _on_idle(self, clock: _IdleClock) -> None:
+        """IDLE_AUDIT seconds with no pass: if no timer is armed, look for fds
+        closed while registered (see the module docstring)."""
+        if clock is self._idle_handle and self._finish is not None and not self._timers.live:
             self._audit_fds()
             self._pass()  # may end rel; runs the ondrop hooks' timers
-        elif self._io_count and not self._timers.live:
-            self._place_idle()
 
     def _io_raised(self, w: Any, gen: int, exc: BaseException) -> None:
         """``w``'s callback raised ``exc`` outside a pass (see _FdHandler)."""
@@ -553,9 +581,7 @@ class AsyncioRegistrar(SelectorRegistrar):
                 self._timer_handle.cancel()
                 self._timer_handle = self._timer_due = None
             self._selector.unbind()  # type: ignore[attr-defined]
-            if self._idle_handle is not None:
-                self._idle_handle.cancel()
-                self._idle_handle = None
+            self._stop_idle()
             if loop is self._own_loop and not loop.is_running():
                 self._own_loop = None
                 loop.close()
@@ -782,6 +808,7 @@ class AsyncioRegistrar(SelectorRegistrar):
         finally:
             self._finish = None
             self._once = False
+            self._stop_idle()
 
     async def _await_done(self) -> None:
         """The body of ``rel_core.aio.dispatch()``."""
@@ -818,6 +845,7 @@ class AsyncioRegistrar(SelectorRegistrar):
             if self._finish is finish:
                 self._finish = None
             self._running = False
+            self._stop_idle()
 
     def adopt(self, old: Any) -> None:
         """As :meth:`Registrar.adopt`; then the loop is told: the heap's
