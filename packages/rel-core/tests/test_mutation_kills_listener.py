@@ -37,6 +37,15 @@ def test_delays_come_back_as_given_negative_as_zero():
     assert seconds(3) == 3 and type(seconds(3)) is int
     assert seconds(fractions.Fraction(1, 2)) == 0.5 and type(seconds(fractions.Fraction(1, 2))) is float
     assert seconds(-2) == 0.0 and seconds(-0.5) == 0.0 and seconds(0) == 0.0
+    assert type(seconds(0)) is int and type(seconds(-2)) is float  # 0 as given; -2 made 0
+    assert seconds(-1) == 0.0 and type(seconds(-1)) is float
+
+
+def test_a_zero_delay_reads_back_as_the_int_given(rel):
+    """rel 0.4.9.27: ``rel.timeout(0, f).delay`` is the int 0, as given."""
+    t = rel.timeout(0, lambda: None)
+    assert t.delay == 0 and type(t.delay) is int
+    t.delete()
 
 
 def test_a_negative_delay_is_zero_so_timers_keep_the_order_they_were_armed_in(rel):

@@ -79,12 +79,12 @@ def check_open(fd: int) -> None:
 
 
 def seconds(delay: Any) -> float:
-    """Validate a delay: a real number; negative means 0 (as rel). An int stays
-    an int (``timer.delay`` reads back as given, as in rel 0.4.9.27), other
-    numbers become floats. Raises TypeError, ValueError (NaN), or OverflowError
+    """Validate a delay: a real number; negative means 0 (as rel). An int of 0
+    or more stays an int (``timer.delay`` reads back as given, as in rel
+    0.4.9.27), other numbers become floats. Raises TypeError, ValueError (NaN), or OverflowError
     for an int too large for a float, before anything is changed or armed."""
     if type(delay) is int:
-        if delay > 0:
+        if delay >= 0:
             float(delay)  # the OverflowError here, not from the poller once armed
             return delay
         return 0.0
