@@ -341,53 +341,27 @@ def test_signal_in_a_running_loop_goes_through_add_signal_handler(arel):
     assert asyncio.run(asyncio.wait_for(main(), 10)) == [0, 1]
 
 
+class _NoSignalLoop(asyncio.SelectorEventLoop):  # type: ignore[misc,valid-type]
+    """A loop without signal handlers, as Windows' loops."""
+
+    def add_signal_handler(self, sig: int, callback: Any, *args: Any) -> None:
+        raise NotImplementedError
+
+
 @needs_sigusr1
-def test_a_signal_asyncio_owned_for_rel_is_delivered_by_rel_after_a_switch(arel):
-    """A watcher armed in the loop (asyncio's handler) and the loop stopped:
-    initialize() of another registrar hands the signal to rel's own routing
-    (SignalDelivery.route), which delivers it; delete() puts back the
-    handler from before rel."""
+@pytest.mark.parametrize("hand_off", ["a registrar switch", "a loop refusing signal handlers"])
+def test_a_signal_asyncio_owned_for_rel_is_delivered_by_rel_after_a_hand_off(arel, hand_off):
+    """A watcher armed in the loop (asyncio's handler), the loop stopped;
+    then initialize() of another registrar, or a move to a loop that has no
+    signal handlers: rel's own routing takes the signal over
+    (SignalDelivery.route) and delivers it; delete() puts back the handler
+    from before rel."""
     def previous(signum: int, frame: Any) -> None:
         pass
 
     signal.signal(signal.SIGUSR1, previous)
     got: List[str] = []
-    loop = asyncio.new_event_loop()
-    try:
-        async def arm() -> Any:
-            rel_core.initialize(["asyncio"])
-            assert signal.set_wakeup_fd(-1) == -1
-            return rel_core.signal(signal.SIGUSR1, lambda: got.append("usr1") or rel_core.abort())
-
-        w = loop.run_until_complete(arm())
-        assert signal.getsignal(signal.SIGUSR1) not in (previous, rel_core.signals._handler), "asyncio's"
-        rel_core.initialize(["selectors"])
-        assert signal.getsignal(signal.SIGUSR1) is rel_core.signals._handler
-        rel_core.timeout(5, rel_core.abort)
-        rel_core.timeout(0.02, os.kill, os.getpid(), signal.SIGUSR1)
-        rel_core.dispatch()
-        assert got == ["usr1"]
-        w.delete()
-        assert signal.getsignal(signal.SIGUSR1) is previous
-    finally:
-        loop.close()
-
-
-@needs_sigusr1
-def test_a_signal_the_next_loop_refuses_is_delivered_by_rel(arel):
-    """A watcher armed in a loop (asyncio's handler); rel moves to a loop
-    that has no signal handlers (as Windows' loops): rel's own routing takes
-    the signal over (SignalDelivery.route) and delivers it there."""
-    class NoSignalLoop(asyncio.SelectorEventLoop):  # type: ignore[misc,valid-type]
-        def add_signal_handler(self, sig: int, callback: Any, *args: Any) -> None:
-            raise NotImplementedError
-
-    def previous(signum: int, frame: Any) -> None:
-        pass
-
-    signal.signal(signal.SIGUSR1, previous)
-    got: List[str] = []
-    first, second = asyncio.new_event_loop(), NoSignalLoop()
+    first, second = asyncio.new_event_loop(), _NoSignalLoop()
     try:
         async def arm() -> Any:
             rel_core.initialize(["asyncio"])
@@ -396,7 +370,10 @@ def test_a_signal_the_next_loop_refuses_is_delivered_by_rel(arel):
 
         w = first.run_until_complete(arm())
         assert signal.getsignal(signal.SIGUSR1) not in (previous, rel_core.signals._handler), "asyncio's"
-        aio.use_loop(second)
+        if hand_off == "a registrar switch":
+            rel_core.initialize(["selectors"])
+        else:
+            aio.use_loop(second)
         assert signal.getsignal(signal.SIGUSR1) is rel_core.signals._handler
         rel_core.timeout(5, rel_core.abort)
         rel_core.timeout(0.02, os.kill, os.getpid(), signal.SIGUSR1)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+from typing import Any
 
 import pytest
 
@@ -575,16 +576,22 @@ def test_a_reader_beside_an_error_watcher_gets_the_data(rel, socks, settle):
     assert got == [b"x"] and errors == []
 
 
-@posix_fds
-def test_a_closed_int_fd_refused_for_another_kind_drops_its_watcher(rel, socks, rel_logs, settle):
-    """An int fd closed under its reader: arming a writer on the number
-    raises OSError (nothing is open there), and the stale reader is dropped
-    rather than left armed (dispatch() has nothing left to wait for)."""
+def _reader_of_a_closed_int_fd(rel: Any, socks: Any) -> Any:
+    """(fd, reader): a reader armed on an int fd (a dup), then the fd closed under it."""
     _only_where_the_table_checks_closed_fds()
     a, b = socks()
     fd = os.dup(a.fileno())
     r = rel.read(fd, lambda: True)
     os.close(fd)
+    return fd, r
+
+
+@posix_fds
+def test_a_closed_int_fd_refused_for_another_kind_drops_its_watcher(rel, socks, rel_logs, settle):
+    """An int fd closed under its reader: arming a writer on the number
+    raises OSError (nothing is open there), and the stale reader is dropped
+    rather than left armed (dispatch() has nothing left to wait for)."""
+    fd, r = _reader_of_a_closed_int_fd(rel, socks)
     with pytest.raises(OSError):
         rel.write(fd, lambda: None)
     assert not r.pending()
@@ -595,11 +602,7 @@ def test_a_closed_int_fd_refused_for_another_kind_drops_its_watcher(rel, socks, 
 
 @posix_fds
 def test_a_closed_int_fd_refused_for_the_same_kind_drops_the_old_watcher(rel, socks, rel_logs, settle):
-    _only_where_the_table_checks_closed_fds()
-    a, b = socks()
-    fd = os.dup(a.fileno())
-    r = rel.read(fd, lambda: True)
-    os.close(fd)
+    fd, r = _reader_of_a_closed_int_fd(rel, socks)
     with pytest.raises(OSError):
         rel.read(fd, lambda: None)
     assert not r.pending()
