@@ -89,8 +89,8 @@ TEST_DEPS = ["pytest>=7", "hypothesis>=6", "pytest-timeout>=2", "pytest-xdist>=3
 # waits (timers, subprocesses, sockets) gains from more workers than cores; a small
 # or quick one loses more to starting workers (seconds each) than it gains, and runs
 # in one process (0). REL_TEST_WORKERS=N sets every suite to N.
-SUITE_WORKERS = {"rel-core": 2, "rel-registrars": 0, "rel-util": 0, "rtimer": 8, "rel": 0,
-                 "conformance": 4, "integration": 0, "differential": 0, "users": 2, "redis": 2}
+SUITE_WORKERS = {"rel-core": 4, "rel-registrars": 0, "rel-util": 0, "rtimer": 8, "rel": 0,
+                 "conformance": 8, "integration": 4, "differential": 0, "users": 2, "redis": 2}
 WORKERS = os.environ.get("REL_TEST_WORKERS", "")
 
 
@@ -242,10 +242,11 @@ def windows(session: nox.Session) -> None:
     session.install("pip")  # wine_python.py fetches Windows wheels with pip (uv venvs have none)
     tool = os.path.join(ROOT, "tools", "wine_python.py")
     cache = os.path.join(session.cache_dir, "wine-python")
-    # Both suites at once (" :: "): each Wine run keeps one core busy at most.
+    # Both suites at once (" :: "), rel-core's (the longer, 2.5 min alone) in two
+    # workers: each Wine process keeps one core busy at most.
     runs: List[str] = []
-    for tests in ("rel-core", "rtimer"):
-        runs += ["::", "-m", "pytest", "-p", "no:cacheprovider",
+    for tests, workers in (("rel-core", ["-n", "2"]), ("rtimer", [])):
+        runs += ["::", "-m", "pytest", "-p", "no:cacheprovider", *workers,
                  os.path.join(ROOT, "packages", tests, "tests"), *session.posargs]
     session.run("python", tool, cache, "--", *runs[1:], env={"REL_TEST_REGISTRARS": "all"})
 

