@@ -215,6 +215,18 @@ def test_no_lag_warning_when_on_time(rel, rel_logs):
     assert not [r for r in rel_logs.records if "loop lag" in r.getMessage()]
 
 
+def test_a_negative_delay_is_no_lag(rel, rel_logs):
+    """A negative delay's deadline is in the past by design (as rel
+    0.4.9.27's): it is due when armed, and lag is lateness past that."""
+    debug.enable(0.25)
+    got = []
+    rel.timeout(-5, got.append, 1)
+    rel.timeout(-1.5, got.append, 2)
+    rel.dispatch()
+    assert got == [1, 2]
+    assert not [r for r in rel_logs.records if "loop lag" in r.getMessage()]
+
+
 # -- an fd closed while registered -------------------------------------------------------------------
 def test_dropped_watcher_says_where_it_was_registered(rel, socks, guard, rel_logs):
     debug.enable()

@@ -142,15 +142,40 @@ def test_timeout_never_early(rel):
     assert all(elapsed >= d - SLACK for d, elapsed in got), got
 
 
-def test_negative_delay_is_zero(rel):
+def test_negative_delay_is_due_at_once_and_reads_back_as_given(rel):
     got = []
     t = rel.timeout(-5, got.append, "neg")
-    assert t.pending()
+    assert t.pending() and t.delay == -5
     rel.loop()
     assert got == ["neg"]
-    t.add(-1)
+    t.add(-1.5)
+    assert t.delay == -1.5
     rel.loop()
     assert got == ["neg", "neg"]
+
+
+def test_a_negative_delay_that_re_arms_runs_once_a_pass_and_io_goes_on(rel, socks):
+    """Re-armed, its deadline is again in the past: due at once, but a pass
+    runs only the timers armed before it, so I/O keeps its turn."""
+    a, b = socks()
+    runs = []
+    read = []
+
+    def again():
+        runs.append(rel.tick())
+        if len(runs) == 3:
+            b.send(b"x")
+        return len(runs) < 50
+
+    def on_read():
+        read.append(a.recv(16))
+        rel.abort()
+
+    rel.timeout(-1, again)
+    rel.read(a, on_read)
+    rel.dispatch()
+    assert read == [b"x"] and 3 <= len(runs) < 50
+    assert len(set(runs)) == len(runs)  # never twice in one pass
 
 
 def test_truthy_return_rearms_with_same_delay(rel):

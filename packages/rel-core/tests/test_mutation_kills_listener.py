@@ -1,6 +1,6 @@
 """Watcher edges, each written against a change to listener.py that the
 suite used to survive (see tests/mutation/): bad delays rejected before
-anything changes, a negative delay is 0, pyevent's Event with its
+anything changes, a negative delay kept as given, pyevent's Event with its
 defaults, and what pending() says while another thread's delete() and
 add() are on their way to the loop."""
 
@@ -31,14 +31,17 @@ def test_a_delay_too_large_for_a_float_changes_nothing(rel):
     t.delete()
 
 
-def test_delays_come_back_as_given_negative_as_zero():
-    # rel 0.4.9.27's timer.delay reads back an int as an int (the differential's
-    # attributes program); a Fraction or numpy-like real becomes a float.
+def test_delays_come_back_as_given_negative_too():
+    # rel 0.4.9.27's timer.delay reads back an int as an int and a negative
+    # delay as it was given (the differential's timers program); a Fraction or
+    # numpy-like real becomes a float.
     assert seconds(3) == 3 and type(seconds(3)) is int
     assert seconds(fractions.Fraction(1, 2)) == 0.5 and type(seconds(fractions.Fraction(1, 2))) is float
-    assert seconds(-2) == 0.0 and seconds(-0.5) == 0.0 and seconds(0) == 0.0
-    assert type(seconds(0)) is int and type(seconds(-2)) is float  # 0 as given; -2 made 0
-    assert seconds(-1) == 0.0 and type(seconds(-1)) is float
+    assert seconds(-2) == -2 and type(seconds(-2)) is int
+    assert seconds(-0.5) == -0.5 and seconds(fractions.Fraction(-1, 4)) == -0.25
+    assert seconds(0) == 0 and type(seconds(0)) is int
+    with pytest.raises(OverflowError):
+        seconds(-10 ** 400)
 
 
 def test_a_zero_delay_reads_back_as_the_int_given(rel):
@@ -48,14 +51,18 @@ def test_a_zero_delay_reads_back_as_the_int_given(rel):
     t.delete()
 
 
-def test_a_negative_delay_is_zero_so_timers_keep_the_order_they_were_armed_in(rel):
+def test_a_negative_delay_is_due_in_the_past_so_it_runs_before_a_zero_armed_first(rel):
+    """As rel 0.4.9.27: the deadline is ``delay`` seconds from now, in the
+    past for a negative one, and due timers run in deadline order."""
     order: List[str] = []
     rel.timeout(0, lambda: order.append("zero, armed first"))
-    rel.timeout(-5, lambda: order.append("negative, armed second"))
+    rel.timeout(-0.5, lambda: order.append("-0.5, armed second"))
+    t = rel.timeout(-5, lambda: order.append("-5, armed third"))
+    assert t.delay == -5 and type(t.delay) is int
     rel.timeout(5, rel.abort)
     rel.timeout(0.05, rel.abort)
     rel.dispatch()
-    assert order == ["zero, armed first", "negative, armed second"]
+    assert order == ["-5, armed third", "-0.5, armed second", "zero, armed first"]
 
 
 def test_an_event_with_its_defaults_is_a_pure_timer(rel):

@@ -311,6 +311,21 @@ def test_socket_closed_while_data_is_queued(pair, run):
     assert rel.report()["writes"] == 0
 
 
+def test_onerror_of_a_write_that_cannot_start_comes_by_a_zero_second_timer(pair, run):
+    """Not from inside buffwrite(): by a 0-second timer, so it comes after a
+    0-second timer armed before the call, before one armed after it."""
+    a, _ = pair
+    a.close()
+    order: List[str] = []
+    rel.timeout(0, order.append, "armed before")
+    buffwrite(a, b"x", plain, order.append)
+    assert order == []
+    rel.timeout(0, order.append, "armed after")
+    run()
+    assert len(order) == 3 and order[0] == "armed before" and order[2] == "armed after", order
+    assert os.strerror(errno.EBADF) in order[1]
+
+
 def test_sender_exception_text_reaches_onerror(pair, run):
     a, _ = pair
 

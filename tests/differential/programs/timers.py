@@ -90,6 +90,13 @@ out("timer_type", type(w).__name__)
 out("pending_type", type(w.pending()).__name__)
 dispatch(rel, "negative_dispatch")
 flush("negative_delay")
+# a negative delay reads back as given; its deadline is in the past, so it runs
+# before a 0 armed first (deadline order)
+rel.timeout(0, note, "zero, armed first")
+for delay in (-0.5, -5, -2.5):
+    out("negative_delay_value", delay, repr(rel.timeout(delay, note, delay).delay))
+dispatch(rel, "negative_order_dispatch")
+flush("negative_order")
 rel.timeout(0, lambda *a: fired.append(a), 1, "two", None)
 dispatch(rel, "args_dispatch")
 flush("args")

@@ -470,9 +470,13 @@ class Diagnostics:
     def _run_timers(self, now: float) -> None:
         heap = self.reg._timers._heap
         if self.warn and heap:
-            lag = now - heap[0][0]
+            deadline, _seq, t = heap[0]
+            delay = t.delay
+            if delay is not None and delay < 0:  # due when armed: its deadline is in the past by design
+                deadline -= delay
+            lag = now - deadline
             if lag > self.threshold:
-                self._lag(lag, heap[0][0])
+                self._lag(lag, deadline)
         self._original("_run_timers")(now)
 
     def _lag(self, lag: float, deadline: float) -> None:

@@ -79,22 +79,22 @@ def check_open(fd: int) -> None:
 
 
 def seconds(delay: Any) -> float:
-    """Validate a delay: a real number; negative means 0 (as rel). An int of 0
-    or more stays an int (``timer.delay`` reads back as given, as in rel
-    0.4.9.27), other numbers become floats. Raises TypeError, ValueError (NaN), or OverflowError
-    for an int too large for a float, before anything is changed or armed."""
+    """Validate a delay: a real number. An int stays an int (``timer.delay``
+    reads back as given, as in rel 0.4.9.27), other numbers become floats. A
+    negative delay is kept: its deadline is that far in the past, so it is due
+    at once and runs before timers due later, in deadline order (as rel
+    0.4.9.27's). Raises TypeError, ValueError (NaN), or OverflowError for an
+    int too large for a float, before anything is changed or armed."""
     if type(delay) is int:
-        if delay >= 0:
-            float(delay)  # the OverflowError here, not from the poller once armed
-            return delay
-        return 0.0
+        float(delay)  # the OverflowError here, not from the poller once armed
+        return delay
     if type(delay) is not float:
         if isinstance(delay, bool) or not isinstance(delay, numbers.Real):
             raise TypeError("delay must be a number of seconds, not %r" % (delay,))
         delay = float(delay)
     if delay != delay:
         raise ValueError("delay must be a number of seconds, not NaN")
-    return delay if delay > 0 else 0.0
+    return delay
 
 
 def _name(cb: Any) -> str:
