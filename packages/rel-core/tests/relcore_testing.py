@@ -3,6 +3,7 @@ named so as not to clash with other packages' test helpers on sys.path)."""
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 import time
@@ -11,6 +12,13 @@ from typing import Any, Callable, List, Optional, Tuple
 import pytest
 
 from rel_core.registrar import Registrar
+
+
+def open_fds() -> Optional[set]:
+    """The fds this process has open, or None where they cannot be listed:
+    Linux only (under Wine, /proc/self/fd is the Wine server's view, which
+    other processes change)."""
+    return set(os.listdir("/proc/self/fd")) if sys.platform == "linux" else None
 
 WINDOWS = sys.platform == "win32"
 POSIX_FDS_REASON = ("POSIX fds (a pipe, os.dup2 onto a socket's number): on Windows rel "

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import signal
-import sys
 import threading
 import time
 import types
@@ -20,7 +19,7 @@ import pytest
 import rel_core.registrar
 import rel_core.rel as facade
 from rel_core import discovery
-from relcore_testing import SLACK, posix_fds
+from relcore_testing import SLACK, open_fds, posix_fds
 
 LATE = 3.0  # seconds: any later than this is a bug, not a loaded machine
 
@@ -586,7 +585,7 @@ def test_initialize_switch_refused_while_running(rel, monkeypatch):
     registrar left open, the loop and its watchers unchanged)."""
     _install_switch_target(monkeypatch, type(facade.registrar))
     reg = facade.registrar
-    fds_before = len(os.listdir("/proc/self/fd")) if sys.platform == "linux" else None
+    fds_before = open_fds()
     outcome = []
 
     def switch():
@@ -603,4 +602,4 @@ def test_initialize_switch_refused_while_running(rel, monkeypatch):
     assert facade.registrar is reg
     assert not later.pending()
     if fds_before is not None:
-        assert len(os.listdir("/proc/self/fd")) == fds_before
+        assert len(open_fds()) == len(fds_before)

@@ -958,13 +958,15 @@ def test_a_registrar_that_cannot_make_its_waker_leaves_no_fd_open(rel, monkeypat
 
     if type(facade.registrar).name == "asyncio":
         pytest.skip("the asyncio registrar's waker is its loop's (call_soon_threadsafe), not a Waker")
-    before = set(os.listdir("/proc/self/fd")) if sys.platform == "linux" else None
+    from relcore_testing import open_fds
+
+    before = open_fds()
     if before is None:
         pytest.skip("no /proc/self/fd of this process to count open fds (Linux only)")
     monkeypatch.setattr(rel_core.registrar, "Waker", no_fds)
     with pytest.raises(OSError):
         type(facade.registrar)()
-    assert set(os.listdir("/proc/self/fd")) <= before
+    assert open_fds() <= before
 
 
 def test_deleting_the_only_timer_from_another_thread_ends_a_blocked_dispatch(rel):

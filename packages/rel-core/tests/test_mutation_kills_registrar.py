@@ -12,7 +12,6 @@ while the calls are queued, or inside its drain of them (``_Gate``).
 from __future__ import annotations
 
 import errno
-import os
 import signal
 import socket
 import sys
@@ -22,7 +21,7 @@ from typing import Any, List, Optional
 import pytest
 
 import rel_core.rel as facade
-from relcore_testing import dispatch_to_end, run_in_thread
+from relcore_testing import dispatch_to_end, open_fds, run_in_thread
 
 needs_sigusr1 = pytest.mark.skipif(sys.platform == "win32", reason="SIGUSR1 is POSIX")
 
@@ -238,11 +237,6 @@ def test_waits_for_a_timer_never_audit_the_watched_sockets(rel, socks, monkeypat
 
 
 # -- building: a poller that refuses the waker --------------------------------------------------
-def _open_fds() -> Optional[set]:
-    # Linux only: under Wine, /proc/self/fd is the Wine server's view, which other processes change.
-    return set(os.listdir("/proc/self/fd")) if sys.platform == "linux" else None
-
-
 def test_a_poller_that_cannot_watch_the_waker_leaves_nothing_open(rel):
     """The registrar's poller refuses even the waker's socketpair (its first
     fd): the error reaches the caller, and the waker and the poller made
@@ -261,13 +255,13 @@ def test_a_poller_that_cannot_watch_the_waker_leaves_nothing_open(rel):
             built.append(self)  # kept alive: nothing is closed by collection
             self._poller_register = refuse  # over the poller's own (poll family binds it)
 
-    before = _open_fds()
+    before = open_fds()
     with pytest.raises(OSError):
         Refusing()
     (reg,) = built
     assert reg._waker._reader.fileno() == -1 and reg._waker._writer.fileno() == -1
     if before is not None:
-        assert _open_fds() <= before
+        assert open_fds() <= before
 
 
 # -- init() from another thread: applied by the loop's thread -----------------------------------
