@@ -257,6 +257,39 @@ def test_closed_while_registered_only_watcher(rel, socks, guard, rel_logs):
     rel.init()
 
 
+@posix_fds
+def test_armed_from_a_callback_on_an_fd_closed_under_its_reader(rel, socks, guard, rel_logs):
+    # Two int-fd watchers share one socket "object" (the number), so the
+    # writer takes the engine's direct path for joining an fd's watchers: the
+    # poller's refusal must send it the full way, to the same two outcomes.
+    a, b = socks()
+    fd = a.detach()
+    reader = rel.read(fd, lambda: True)
+    outcome = []
+
+    def close_then_arm():
+        os.close(fd)
+        try:
+            outcome.append(rel.write(fd, lambda: outcome.append("fired")))
+        except OSError as exc:
+            outcome.append(exc)
+
+    later = []
+    rel.timeout(0, close_then_arm)
+    rel.timeout(0.2, lambda: later.append((reader.pending(), rel.report())))
+    rel.timeout(0.3, rel.abort)
+    g = guard(3)
+    rel.dispatch()
+    assert not g.expired
+    assert "fired" not in outcome
+    (what,) = outcome
+    if not isinstance(what, OSError):  # a poller keyed by the open file refuses the number at
+        assert not what.pending()  # once; one keyed by number takes it, and finds it closed
+    _check_fate(False, rel_logs)
+    # before abort(): the reader is dropped either way (its fd is gone), and no writer is left
+    assert later == [(False, dict(EMPTY, timers=2))]  # this test's abort timer and the guard's
+
+
 def test_closed_in_own_callback(rel, tcp_pair, socks, handle):
     """The everyday case: EOF, close, return falsy."""
     a, b = socks()
@@ -299,9 +332,13 @@ def test_closed_in_own_callback_kept_by_truthy_return(rel, socks, guard):
     assert got.count("a") == 1
 
 
+@pytest.mark.parametrize("armed_from", ["outside the loop", "a callback"])
 @pytest.mark.parametrize("reuse", ["dup2", "new socket"])
 @pytest.mark.parametrize("new_kind", ["read", "write"])
-def test_closed_then_number_reused(rel, socks, handle, guard, reuse, new_kind):
+def test_closed_then_number_reused(rel, socks, handle, guard, reuse, new_kind, armed_from):
+    # "a callback": the new watcher is armed in the loop's thread, where the
+    # engine's direct path for a watcher joining its fd's others is tried
+    # first; the stale watcher's other socket object must send it the full way.
     if reuse == "dup2" and WINDOWS:
         pytest.skip(POSIX_FDS_REASON)
     a, b = socks()
@@ -322,20 +359,29 @@ def test_closed_then_number_reused(rel, socks, handle, guard, reuse, new_kind):
             pytest.skip("the kernel did not reuse the number")
     try:
         got = []
-        if new_kind == "read":
-            d.send(b"x")
-            w = rel.read(handle(new), lambda: got.append(new.recv(10)))
+        armed = []
+
+        def arm():
+            d.send(b"x")  # the new file is readable: a stale reader left in place would fire
+            if new_kind == "read":
+                armed.append(rel.read(handle(new), lambda: got.append(new.recv(10))))
+            else:
+                armed.append(rel.write(handle(new), lambda: got.append("writable")))
+            assert armed[0].pending()
+
+        if armed_from == "a callback":
+            rel.timeout(0, arm)
         else:
-            w = rel.write(handle(new), lambda: got.append("writable"))
-        assert w.pending()
+            arm()
         g = guard(3)
         rel.timeout(0.1, rel.abort)  # what is ready fires first, in the same pass at worst
         rel.dispatch()
         assert not g.expired
+        assert len(armed) == 1
         assert got == ([b"x"] if new_kind == "read" else ["writable"])
-        assert stale_fired == [] or new_kind == "write", "the stale watcher fired for the new file"
-        if new_kind == "read":
-            assert not stale.pending(), "the new read watcher replaces the stale one"
+        assert stale_fired == [], "the stale watcher fired for the new file"
+        # a new reader replaces the stale one; a new writer finds it stale and drops it
+        assert not stale.pending()
     finally:
         if reuse == "dup2":
             new.close()

@@ -105,6 +105,34 @@ def test_slow_write_and_error_callbacks(rel, socks, guard, rel_logs):
     assert all(float(m["took"]) >= NAP for m in found.values())
 
 
+def test_a_watcher_armed_again_from_a_callback_is_measured(rel, socks, guard, rel_logs):
+    # The writer is not armed when debug mode turns on, so only its next arm
+    # can wrap it: an add() from a callback, on an fd whose reader shares its
+    # socket, which is the engine's direct path (debug mode must close it).
+    a, b = socks()
+
+    def slow_writer():
+        time.sleep(NAP)
+        rel.abort()
+
+    writer = rel.write(a, slow_writer)
+    writer.delete()
+    debug.enable(THRESHOLD)
+
+    def on_read():
+        a.recv(10)
+        writer.add()
+
+    rel.read(a, on_read)
+    b.send(b"x")
+    g = guard()
+    rel.dispatch()
+    assert not g.expired
+    (m,) = warnings(rel_logs, SLOW)
+    assert_names(m, slow_writer)
+    assert m["watcher"] == "write watcher on fd %d" % a.fileno()
+
+
 @pytest.mark.skipif(sys.platform == "win32", reason='its signal is SIGUSR1, which Windows lacks')
 def test_slow_timer_and_signal_callbacks(rel, guard, rel_logs):
     debug.enable(THRESHOLD)

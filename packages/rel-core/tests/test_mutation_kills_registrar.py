@@ -264,6 +264,32 @@ def test_a_poller_that_cannot_watch_the_waker_leaves_nothing_open(rel):
         assert open_fds() <= before
 
 
+@pytest.mark.parametrize("overlap", ["read-write", "read-error", "write-error"])
+def test_a_registrar_whose_interest_bits_overlap_is_refused_before_it_opens_anything(rel, overlap):
+    """The fd tables add and take away one kind's bit alone, so a registrar
+    whose _WANT_ bits share one would lose another kind's interest: refused
+    by name, at construction, before any poller or waker exists."""
+    cls = type(facade.registrar)
+    first, second = overlap.split("-")
+    opened: List[Any] = []
+
+    class Overlapping(cls):  # type: ignore[misc, valid-type]
+        def _poller_open(self) -> None:
+            opened.append(self)
+            super()._poller_open()
+
+    shared = getattr(cls, "_WANT_" + first.upper()) or 1  # a bit of its own, given to two kinds
+    setattr(Overlapping, "_WANT_" + first.upper(), shared)
+    setattr(Overlapping, "_WANT_" + second.upper(), shared)
+    before = open_fds()
+    with pytest.raises(TypeError, match="Overlapping: _WANT_READ, _WANT_WRITE and _WANT_ERROR "
+                                        "share bits"):
+        Overlapping()
+    assert opened == []
+    if before is not None:
+        assert open_fds() <= before
+
+
 # -- init() from another thread: applied by the loop's thread -----------------------------------
 @needs_sigusr1
 def test_init_from_another_thread_puts_the_signal_handler_back_in_the_loops(rel):

@@ -604,8 +604,8 @@ class AsyncioRegistrar(SelectorRegistrar):
         if self._finish is not None and not self._in_pass:
             self._poke()
 
-    def _disarm_timer(self, t: Timer, gen: Optional[int] = None) -> None:
-        super()._disarm_timer(t, gen)
+    def _cancel_timer(self, t: Timer) -> None:
+        super()._cancel_timer(t)
         if self._finish is not None and not self._in_pass:
             self._poke()
 

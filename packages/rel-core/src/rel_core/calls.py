@@ -39,10 +39,13 @@ _get_ident = threading.get_ident
 Call = Tuple[Callable[..., Any], Tuple[Any, ...]]
 
 
-def loop_thread_only(method: Callable[..., Any]) -> Callable[..., Any]:
+def loop_thread_only(method: Callable[..., Any],
+                     forward_as: Optional[str] = None) -> Callable[..., Any]:
     """Run ``method`` now if no loop is running or we are its thread; otherwise
     queue it for the loop thread and wake the loop. On a registrar that was
-    replaced, act on its successor."""
+    replaced, act on its successor: through its method named ``forward_as``
+    (default: ``method``'s own name)."""
+    forward_name = forward_as or method.__name__
 
     @functools.wraps(method)
     def wrapper(self: LoopThread, *args: Any) -> Any:
@@ -61,7 +64,7 @@ def loop_thread_only(method: Callable[..., Any]) -> Callable[..., Any]:
         if queued:
             self._waker.wake()
             return None
-        return self._forward(method.__name__, args)
+        return self._forward(forward_name, args)
 
     return wrapper
 

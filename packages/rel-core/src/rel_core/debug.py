@@ -344,6 +344,7 @@ class Diagnostics:
         reg = self.reg
         reg.__dict__["_diagnostics"] = self
         self._substitute("_arm_io_here", self._arm_io_here)
+        self._substitute("_direct_io", False)  # so that every arm passes the one above
         self._substitute("_arm_signal", self._arm_signal)
         self._substitute("_forget", self._forget)
         self._substitute("report", self._report)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Optional, Tuple
 
-from .calls import LoopThread, loop_thread_only
+from .calls import LoopThread, _get_ident, loop_thread_only
 from .listener import SocketIO, Timer, check_open
 from .logs import logger
 
@@ -31,6 +31,7 @@ class IOTable(LoopThread):
     _io: Dict[int, List[Optional[SocketIO]]]
     _kmask: Dict[int, int]
     _io_count: int
+    _want_bits: Tuple[int, int, int]  # (_WANT_READ, _WANT_WRITE, _WANT_ERROR), by slot index
 
     # -- poller primitive: provided by subclasses ---------------------------------
     def _poller_open(self) -> None:
@@ -51,10 +52,42 @@ class IOTable(LoopThread):
     def _poller_wait(self, timeout: Optional[float]) -> List[Tuple[Any, int]]:
         raise NotImplementedError
 
+    #: arming and disarming from the loop's own thread may take the direct
+    #: paths of :meth:`_arm_io` and :meth:`_disarm_io`; debug mode sets this
+    #: false on its instance, so that every arm passes its ``_arm_io_here``
+    _direct_io = True
+
     # -- I/O tables -------------------------------------------------------------------
     def _arm_io(self, w: SocketIO) -> None:
-        if w.fd not in self._kmask:
-            check_open(w.fd)  # in the caller's thread, so the error reaches the caller
+        fd = w.fd
+        slot = self._io.get(fd)
+        if slot is None:
+            if fd not in self._kmask:
+                check_open(fd)  # in the caller's thread, so the error reaches the caller
+        elif slot[w.kind] is None and not w.active and self._owner == _get_ident() and self._direct_io:
+            # The case a server's every request takes, twice: from a callback,
+            # a watcher joins the others of its own socket object on an fd the
+            # poller knows (reading off, writing on). Nothing can be stale then
+            # and nothing is replaced, so of _arm_io_here, _put_io and _sync_fd
+            # only the poller's call and the bookkeeping are left.
+            sock = w.sock
+            reader, writer, errwatch = slot
+            old = self._kmask.get(fd)
+            if (old is not None and (reader is None or reader.sock is sock)
+                    and (writer is None or writer.sock is sock)
+                    and (errwatch is None or errwatch.sock is sock)):
+                mask = old | self._want_bits[w.kind]  # kmask is the union of the slot's wants
+                if mask != old:
+                    try:
+                        self._poller_modify(fd, mask)
+                    except OSError:  # closed under us: the full path sorts it out
+                        return self._arm_io_here(w)
+                    self._kmask[fd] = mask
+                slot[w.kind] = w
+                w.active = True
+                if not w.internal:
+                    self._io_count += 1
+                return
         self._arm_io_here(w)
 
     @loop_thread_only
@@ -112,20 +145,42 @@ class IOTable(LoopThread):
             if not w.internal:
                 self._io_count += 1 if active else -1
 
-    @loop_thread_only
     def _disarm_io(self, w: SocketIO) -> None:
+        # From the loop's own thread (a callback, the loop itself) at once,
+        # without the wrapper: what loop_thread_only would decide anyway.
+        if self._owner == _get_ident():
+            self._disarm_now(w)
+        else:
+            self._disarm_io_elsewhere(w)
+
+    def _disarm_now(self, w: SocketIO) -> None:
         if not w.active:
             return
-        self._set_active(w, False)
+        w.active = False
+        if not w.internal:
+            self._io_count -= 1
         fd = w.fd
         slot = self._io.get(fd)
         if slot is None or slot[w.kind] is not w:
             return
-        slot[w.kind] = None
+        kind = w.kind
+        slot[kind] = None
+        old = self._kmask.get(fd)
         try:
-            self._sync_fd(fd, slot)
+            if old is not None and (slot[0] is not None or slot[1] is not None
+                                    or slot[2] is not None):
+                # Others stay on the fd: take just this kind's bit away (the
+                # _WANT_ bits are distinct). Unregistering is _sync_fd's.
+                mask = old & ~self._want_bits[kind]
+                if mask != old:
+                    self._poller_modify(fd, mask)
+                    self._kmask[fd] = mask
+            else:
+                self._sync_fd(fd, slot)
         except OSError as exc:
             self._drop_fd(fd, exc)
+
+    _disarm_io_elsewhere = loop_thread_only(_disarm_now, forward_as="_disarm_io")
 
     def _sync_fd(self, fd: int, slot: List[Optional[SocketIO]]) -> None:
         """Bring the poller's interest in ``fd`` in line with its watchers."""

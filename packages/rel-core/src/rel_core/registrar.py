@@ -29,7 +29,8 @@ time, from the loop thread while it runs):
 * ``_poller_open()`` / ``_poller_close()``;
 * ``_poller_register(fd, mask)``, ``_poller_modify(fd, mask)``,
   ``_poller_unregister(fd)``, where ``mask`` is an OR of the class attributes
-  ``_WANT_READ``, ``_WANT_WRITE`` and ``_WANT_ERROR``; register and modify raise
+  ``_WANT_READ``, ``_WANT_WRITE`` and ``_WANT_ERROR`` (bits no two of which
+  share: 0 for a kind the poller needs no asking for); register and modify raise
   OSError for an fd that is not open, unregister may raise OSError for one that
   was closed while registered (it is ignored);
 * ``_poller_wait(timeout)`` -> ``[(fd, bits)]``: block up to ``timeout`` seconds
@@ -122,6 +123,11 @@ class Registrar(IOTable):
         self._io_count = 0  # armed user I/O watchers
         self._timers = TimerHeap()
         self.tick = 0
+        self._want_bits = wants = (self._WANT_READ, self._WANT_WRITE, self._WANT_ERROR)
+        if wants[0] & wants[1] or wants[0] & wants[2] or wants[1] & wants[2]:
+            # The tables add and take away one kind's bit without looking at the others'.
+            raise TypeError("%s: _WANT_READ, _WANT_WRITE and _WANT_ERROR share bits: %r"
+                            % (type(self).__name__, wants))
         self._poller_open()
         self._ready_bits = (self._READY_READ, self._READY_WRITE, self._READY_ERROR)
         self._open_waker()
@@ -194,6 +200,10 @@ class Registrar(IOTable):
     # loop: until then the timer's ``_intent`` answers pending() (True: an arm
     # is on its way, False: a delete), so the caller sees its own call at once.
     def _arm_timer(self, t: Timer, delay: float) -> None:
+        if self._owner == _get_ident():  # the loop's own thread: _arm_timer_at, without its wrapper
+            self._timers.push(t, time.monotonic() + delay)
+            t._intent = None
+            return
         t._intent = True
         try:
             self._arm_timer_at(t, time.monotonic() + delay, t._gen)  # measured from the caller's call
@@ -208,6 +218,10 @@ class Registrar(IOTable):
             t._intent = None
 
     def _cancel_timer(self, t: Timer) -> None:
+        if self._owner == _get_ident():  # the loop's own thread: _disarm_timer, without its wrapper
+            self._timers.cancel(t)
+            t._intent = None
+            return
         t._intent = False
         self._disarm_timer(t, t._gen)
 
