@@ -23,7 +23,9 @@ and turning it off puts the originals back:
 
 * each watcher's callback is wrapped in a timing closure when it is armed
   (``_arm_io_here``, ``_arm_signal``, and the timer heap's ``push``, whose
-  class is swapped for a subclass that also learns each deadline). The loop
+  class is swapped for a subclass that also learns each deadline; and
+  ``_direct_io`` is made false, which closes the engine's direct arming
+  path, so that every arm passes ``_arm_io_here``). The loop
   calls the closure where it calls any callback, so what is measured is the
   one place callbacks are called, whatever drives the pass;
 * the wait primitive ``_poller_wait`` is wrapped, to count passes, time the
