@@ -9,7 +9,7 @@ import struct
 import pytest
 
 import rel_core.rel as facade
-from relcore_testing import posix_fds
+from relcore_testing import dispatch_to_end, posix_fds
 
 
 def test_read_sees_eof_when_peer_closes(rel, socks, handle, settle):
@@ -141,17 +141,83 @@ def test_read_and_write_on_one_fd(rel, socks, handle):
     assert not r.pending() and not w.pending()
 
 
-def test_newest_watcher_of_a_kind_wins(rel, socks, handle):
-    """As rel: one watcher per kind and fd."""
+@pytest.mark.parametrize("armed_from", ["outside the loop", "a callback"])
+def test_newest_watcher_of_a_kind_wins(rel, socks, handle, armed_from):
+    """As rel: one watcher per kind and fd (from a callback too, where a
+    watcher joining its socket's others may take the engine's direct path,
+    which must not be taken by one that replaces another)."""
     a, b = socks()
     got = []
+    seen = []
     first = rel.read(handle(a), lambda: got.append("first"))
-    second = rel.read(handle(a), lambda: got.append("second") or a.recv(10) and None)
-    assert not first.pending() and second.pending()
-    assert rel.report()["reads"] == 1
-    b.send(b"x")
+    rel.error(handle(a), lambda: got.append("error"))  # another kind on the fd, all along
+
+    def arm_second():
+        second = rel.read(handle(a), lambda: got.append("second") or a.recv(10) and None)
+        seen.append((first.pending(), second.pending(), rel.report()["reads"]))
+        b.send(b"x")
+
+    if armed_from == "a callback":
+        rel.timeout(0, arm_second)
+    else:
+        arm_second()
+    rel.timeout(0.2, rel.abort)  # the error watcher stays: abort() ends it
     rel.dispatch()
+    assert seen == [(False, True, 1)]
     assert got == ["second"]
+
+
+def test_reading_and_writing_turned_over_in_callbacks(rel, socks, handle):
+    """What a server does for every request, from its callbacks: writing on
+    and reading off, then back (the engine's direct arm and disarm paths),
+    each arm beside the fd's two other watchers. Each step is seen at once in
+    pending() and report(), every watcher keeps firing, the error watcher
+    too once the peer hangs up, and dispatch() ends by itself after it."""
+    a, b = socks()
+    rounds = 3
+    log = []
+
+    def state():
+        r = rel.report()
+        return reader.pending(), writer.pending(), r["reads"], r["writes"], r["errors"]
+
+    def on_read():
+        data = a.recv(10)
+        log.append(("read", data))
+        if not data:  # the hang-up wakes readers too: reading off for good
+            return None
+        writer.add()
+        log.append(("armed writer",) + state())
+        return None  # reading off, by the return value (as dez's)
+
+    def on_write():
+        a.send(b"r")
+        if len([e for e in log if e[0] == "read"]) < rounds:
+            reader.add()
+            log.append(("armed reader",) + state())
+            b.send(b"q")  # the next request
+        else:
+            b.close()  # the last response: the peer hangs up
+        writer.delete()
+        log.append(("wrote",) + state())
+        return True  # ignored: the callback deleted its own watcher
+
+    def on_error():
+        log.append(("error",) + state())
+        errors.delete()
+
+    errors = rel.error(handle(a), on_error)
+    writer = rel.write(handle(a), on_write)
+    writer.delete()
+    reader = rel.read(handle(a), on_read)
+    b.send(b"q")
+    dispatch_to_end(rel)  # by itself: nothing is left
+    one = [("read", b"q"), ("armed writer", True, True, 1, 1, 1)]
+    turn = [("armed reader", True, True, 1, 1, 1), ("wrote", True, False, 1, 0, 1)]
+    expected = (one + turn) * (rounds - 1) + one + [("wrote", False, False, 0, 0, 1)]
+    # the hang-up: the error watcher's condition (it needs no reader beside it)
+    assert log[:len(expected)] == expected
+    assert log[len(expected):] == [("error", False, False, 0, 0, 1)]
 
 
 def test_delete_one_kind_keeps_other(rel, socks, handle):

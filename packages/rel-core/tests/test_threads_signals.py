@@ -175,6 +175,48 @@ def test_delete_from_thread(rel, socks, watchdog, waits):
     assert not w.pending()
 
 
+def test_calls_from_another_thread_wait_for_the_loops_thread(rel, socks, watchdog):
+    """Invariant 3 of the engine: a call from another thread that changes the
+    tables is queued for the loop's thread, even one the loop's own thread
+    would apply directly (a writer joining a reader of the same socket; a
+    timer armed, then deleted). With the loop's thread held inside a
+    callback, report() shows none of them; once it returns they apply in
+    the order they were made, so the deleted timer stays deleted."""
+    dog = watchdog()
+    a, b = socks()
+    held, release = threading.Event(), threading.Event()
+    fired = []
+    seen = []
+    reader = rel.read(a, lambda: fired.append("read") or True)
+
+    def hold():
+        held.set()
+        assert release.wait(10)
+
+    def worker():
+        assert held.wait(10)
+        before = rel.report()
+        writer = rel.write(a, lambda: fired.append("write") or rel.abort())
+        timer = rel.timeout(30, lambda: fired.append("timer"))
+        timer.delete()
+        reader.delete()
+        seen.append((before, rel.report(), timer.pending()))
+        release.set()
+
+    rel.timeout(0, hold)
+    th, errors = run_in_thread(worker)
+    rel.dispatch()
+    th.join(10)
+    assert not errors, errors
+    assert not dog.barked
+    ((before, during, timer_pending),) = seen
+    assert during == before  # nothing applied while the loop's thread was held
+    assert not timer_pending  # the caller's own add() and delete() count at once
+    assert fired == ["write"]
+    assert not reader.pending()
+    assert rel.report()["timers"] == 0 and rel.report()["writes"] == 0
+
+
 def test_dispatch_in_other_thread(rel, socks):
     """The loop may run in any thread; calls from the main one are queued for it."""
     a, b = socks()
