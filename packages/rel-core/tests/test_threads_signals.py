@@ -196,7 +196,7 @@ def test_calls_from_another_thread_wait_for_the_loops_thread(rel, socks, watchdo
     def worker():
         assert held.wait(10)
         before = rel.report()
-        writer = rel.write(a, lambda: fired.append("write") or rel.abort())
+        rel.write(a, lambda: fired.append("write") or rel.abort())
         timer = rel.timeout(30, lambda: fired.append("timer"))
         timer.delete()
         reader.delete()
