@@ -280,7 +280,8 @@ def test_a_registrar_whose_interest_bits_overlap_is_refused_before_it_opens_anyt
 
     shared = getattr(cls, "_WANT_" + first.upper()) or 1  # a bit of its own, given to two kinds
     setattr(Overlapping, "_WANT_" + first.upper(), shared)
-    setattr(Overlapping, "_WANT_" + second.upper(), shared)
+    # the second kind has a higher bit too: sharing one bit is enough to be refused
+    setattr(Overlapping, "_WANT_" + second.upper(), shared | shared << 8)
     before = open_fds()
     with pytest.raises(TypeError, match="Overlapping: _WANT_READ, _WANT_WRITE and _WANT_ERROR "
                                         "share bits"):
