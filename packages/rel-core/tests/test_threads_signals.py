@@ -329,6 +329,36 @@ def test_idle_loop_waits_once(rel, socks, waits):
     assert got == [b"x"]
 
 
+def test_a_writer_alone_on_a_readable_fd_waits_for_room(rel, socks, waits):
+    """A write watcher alone on an fd with unread data and no room to write:
+    the poller is asked for writability only, so the loop waits once rather
+    than waking again and again for data no watcher reads."""
+    a, b = socks()
+    a.setblocking(False)
+    try:
+        while True:
+            a.send(b"x" * 65536)
+    except BlockingIOError:
+        pass  # no room left: not writable until b reads
+    b.send(b"unread")
+    fired = []
+    rel.write(a, lambda: fired.append("room"))
+    seen = {}
+
+    def observer():
+        assert waits.wait_entered()
+        time.sleep(0.3)  # plenty of time for a spinning loop to re-enter many times
+        seen["count"] = waits.count
+        rel.abort()
+
+    th, errors = run_in_thread(observer)
+    rel.dispatch()
+    th.join(10)
+    assert not errors, errors
+    assert fired == []
+    assert seen["count"] == 1
+
+
 def test_idle_with_far_timer_waits_once(rel, socks, waits):
     a, b = socks()
     t = rel.timeout(3600, lambda: None)
