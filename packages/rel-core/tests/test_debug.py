@@ -57,6 +57,18 @@ def assert_names(m, f):
     assert int(m["line"]) == line_of(f)
 
 
+def the_slow_warning(rel, guard, rel_logs, f, watcher):
+    """Dispatch (bounded), then the one slow-callback warning: it names ``f``
+    and ``watcher``. Returned for the caller's further checks."""
+    g = guard()
+    rel.dispatch()
+    assert not g.expired
+    (m,) = warnings(rel_logs, SLOW)
+    assert_names(m, f)
+    assert m["watcher"] == watcher
+    return m
+
+
 # -- slow callbacks ------------------------------------------------------------------------------
 def test_slow_read_callback(rel, socks, guard, rel_logs):
     debug.enable(THRESHOLD)
@@ -69,12 +81,7 @@ def test_slow_read_callback(rel, socks, guard, rel_logs):
 
     rel.read(a, slow)
     b.send(b"x")
-    g = guard()
-    rel.dispatch()
-    assert not g.expired
-    (m,) = warnings(rel_logs, SLOW)
-    assert_names(m, slow)
-    assert m["watcher"] == "read watcher on fd %d" % a.fileno()
+    m = the_slow_warning(rel, guard, rel_logs, slow, "read watcher on fd %d" % a.fileno())
     assert float(m["took"]) >= NAP
     assert float(m["thr"]) == THRESHOLD
 
@@ -125,12 +132,7 @@ def test_a_watcher_armed_again_from_a_callback_is_measured(rel, socks, guard, re
 
     rel.read(a, on_read)
     b.send(b"x")
-    g = guard()
-    rel.dispatch()
-    assert not g.expired
-    (m,) = warnings(rel_logs, SLOW)
-    assert_names(m, slow_writer)
-    assert m["watcher"] == "write watcher on fd %d" % a.fileno()
+    the_slow_warning(rel, guard, rel_logs, slow_writer, "write watcher on fd %d" % a.fileno())
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason='its signal is SIGUSR1, which Windows lacks')
@@ -169,12 +171,7 @@ def test_slow_pyevent_event_names_the_users_callback(rel, socks, guard, rel_logs
 
     rel.event(on_event, None, rel.EV_READ, a).add()
     b.send(b"x")
-    g = guard()
-    rel.dispatch()
-    assert not g.expired
-    (m,) = warnings(rel_logs, SLOW)
-    assert_names(m, on_event)
-    assert m["watcher"] == "read watcher on fd %d" % a.fileno()
+    the_slow_warning(rel, guard, rel_logs, on_event, "read watcher on fd %d" % a.fileno())
 
 
 def test_below_threshold_no_warning_but_counted(rel, rel_logs):
