@@ -414,6 +414,14 @@ FLOOR_NOTE = ("floor: not an event loop but its lower bound: `select.epoll.poll`
               "included.")
 
 
+DEZ_FLOOR_NOTE = ("floor: dez's same sample on `bench/scenarios/floor_rel/rel`, not an engine but "
+                  "the yardstick: a bare `select.epoll`, a dict of fds and a heap of timers, with just "
+                  "the part of rel's API that dez calls and the return-value rules dez relies on, "
+                  "nothing else (no threads, no exceptions handled, no closed fds found). Its rate is "
+                  "dez's own cost and the system calls' on this machine at that moment: the most any "
+                  "engine with rel's API could reach in this run.")
+
+
 def scenario_jobs(name, cs, names, default, s):
     """(jobs, metrics, title, notes) of one scenario."""
     R = s["repeats"]
@@ -500,11 +508,13 @@ def run_dezhttp(cs, default, s, summary, dez_why):
     tool = "wrk" if shutil.which("wrk") else "python"
     jobs = []
     for key, label in (("rel0", "dez on rel %s (epoll)" % REL0_VERSION),
-                       (default, "dez on this project: rel_core %s" % (default,))):
+                       (default, "dez on this project: rel_core %s" % (default,)),
+                       ("floor", "floor: dez on a bare epoll loop with rel's API")):
         c = cs.get(key) if key else None
         if c is None:
             continue
-        why = c.unavailable or dez_why.get(key)
+        # The floor's server is the bench venv's interpreter, as ours is: dez is there or not alike.
+        why = c.unavailable or dez_why.get(default if key == "floor" else key)
         if why:  # a copy: the contender stays available to the other scenarios
             c = Contender(c.key, c.label, c.python, c.spec, why)
         jobs.append(Job(label, c, "dezhttp.py", opts(d) + ["--tool", tool], s["dezhttp_repeats"]))
@@ -522,15 +532,22 @@ def run_dezhttp(cs, default, s, summary, dez_why):
            "(a non-2xx or a socket error makes the run an error). Server CPU µs/req: the server "
            "process's CPU time (/proc/PID/stat) over the requests answered, the measure that moves "
            "least with the machine's load. Best of %d runs."
-           % (load, f_ms(d["duration"]).rstrip("0").rstrip("."), s["dezhttp_repeats"]),),
+           % (load, f_ms(d["duration"]).rstrip("0").rstrip("."), s["dezhttp_repeats"]),
+           DEZ_FLOOR_NOTE),
           ratio_refs=("rel0",))
     ours = b.get(default, {}) if default else {}
     r0 = b.get("rel0", {})
+    floor = b.get("floor", {})
     for n, need in ((50, 2.0), (1, 20.0)):
         if n in counts:
-            summary.append(("10", "dez hello world, %d connection%s: >= %gx rel %s's requests/s"
-                            % (n, "" if n == 1 else "s", need, REL0_VERSION),
+            conns = "%d connection%s" % (n, "" if n == 1 else "s")
+            summary.append(("10", "dez hello world, %s: >= %gx rel %s's requests/s"
+                            % (conns, need, REL0_VERSION),
                             *ratio_check(ours.get("rate_%d" % n), r0.get("rate_%d" % n), need, "req/s")))
+            if floor.get("rate_%d" % n) and r0.get("rate_%d" % n):
+                summary.append(("10", "(for scale) dez hello world, %s: the floor, no engine at all, "
+                                "vs rel %s" % (conns, REL0_VERSION), "info",
+                                ratio_check(floor["rate_%d" % n], r0["rate_%d" % n], need, "req/s")[1]))
     return {j.row: j.results for j in jobs}
 
 

@@ -4,7 +4,10 @@ The server is dez's own sample, started as its users start it, by dez's
 ``dez_test`` entry point: ``dez_test httpd_hello_world -p PORT -d 127.0.0.1 -e
 METHOD -s``, in a subprocess of this interpreter (so on whichever rel this
 interpreter has: rel 0.4.9.27 for ``rel0``, this project for ``rel:NAME``).
-Only the contenders ``rel0`` and ``rel:NAME`` run here.
+Only the contenders ``rel0``, ``rel:NAME`` and ``floor`` run here. ``floor`` is
+no engine but the yardstick: dez on ``floor_rel/rel``, a bare epoll loop with
+just the part of rel's API that dez calls (see its docstring), first on the
+server's ``sys.path``; what it reaches bounds what any engine could.
 
 The load: for each ``--connections`` count, ``wrk`` (when it is on PATH) with
 one thread, that many keep-alive connections (``Connection: keep-alive``,
@@ -38,6 +41,7 @@ from _common import Unavailable, parser, percentile, run_main
 BODY = b"Aloha Des!!"
 PATH = "/index"
 START_TIMEOUT = 30.0
+FLOOR_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "floor_rel")
 
 SERVER = (
     "import sys\n"
@@ -54,16 +58,20 @@ def free_port():
         return s.getsockname()[1]
 
 
-def start_server(method):
-    """dez_test httpd_hello_world on a free port; (process, port) once it accepts."""
+def start_server(method, path=None):
+    """dez_test httpd_hello_world on a free port, with ``path`` first on its
+    sys.path when given; (process, port) once it accepts."""
     try:
         import dez  # noqa: F401  (only to say n/a rather than fail)
     except ImportError as exc:
         raise Unavailable("dez not installed in %s: %s" % (sys.executable, exc)) from None
     port = free_port()
     errors = tempfile.TemporaryFile()  # a file, not a pipe: nothing the server says can block it
+    env = None
+    if path is not None:
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [path, os.environ.get("PYTHONPATH")])))
     proc = subprocess.Popen([sys.executable, "-c", SERVER, str(port), method], stdout=subprocess.DEVNULL,
-                            stderr=errors)
+                            stderr=errors, env=env)
     proc.errors = errors
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
@@ -209,17 +217,20 @@ def main():
     p.add_argument("--duration", type=float, default=5.0, help="seconds of load per connection count")
     p.add_argument("--tool", choices=["auto", "wrk", "python"], default="auto")
     args = p.parse_args()
+    path = None
     if args.contender == "rel0":
         method = "epoll"
     elif args.contender.startswith("rel:"):
         method = args.contender[4:]
+    elif args.contender == "floor":
+        method, path = "epoll", FLOOR_PATH
     else:
-        raise Unavailable("dez runs on rel: contenders rel0 and rel:NAME only")
+        raise Unavailable("dez runs on rel: contenders rel0, rel:NAME and floor only")
     tool = args.tool
     if tool == "auto":
         tool = "wrk" if shutil.which("wrk") else "python"
     load = run_wrk if tool == "wrk" else run_python_client
-    proc, port = start_server(method)
+    proc, port = start_server(method, path)
     result = {"tool": tool, "method": method}
     try:
         # warm-up: imports done, caches filled, and a check that the sample answers right
