@@ -71,7 +71,13 @@ def watchdog(seconds, state, what):
         if state.get("done"):
             return
         res = dict(state.get("partial", lambda: {})())
-        res["error"] = "%s: the loop had not stopped after %.0f s" % (what, seconds)
+        so_far = []
+        if res.get("gap_ms") is not None:
+            so_far.append("longest timer gap so far %.0f ms" % res["gap_ms"])
+        if res.get("calls_peak") is not None:
+            so_far.append("%d calls queued at most" % res["calls_peak"])
+        res["error"] = "%s: the loop had not stopped after %.0f s%s" % (
+            what, seconds, " (%s)" % ", ".join(so_far) if so_far else "")
         emit(res)
         os._exit(0)
 
@@ -135,6 +141,7 @@ def churn(args):
                 n += 1
                 if not n % 1000:  # the timer may be starved just when the queue grows most
                     note_queue()
+                    state["pairs"][i] = n
         except Exception as exc:  # the contender misbehaved from a thread: reported
             state["errors"].append("%s: %s" % (type(exc).__name__, exc))
         state["pairs"][i] = n
