@@ -41,8 +41,7 @@ myst_heading_anchors = 3
 
 # -- the API reference --------------------------------------------------------------------
 autodoc_member_order = "bysource"
-autodoc_typehints = "description"
-autodoc_typehints_description_target = "documented_params"
+autodoc_typehints = "signature"
 autodoc_default_options = {"members": True, "undoc-members": True, "show-inheritance": False}
 autodoc_preserve_defaults = True
 
@@ -56,8 +55,9 @@ nitpick_ignore_regex = [
     # docstrings name but the reference does not document.
     (r"py:.*", r"rel_core\.(asyncio_registrar|iotable|logs|calls|signals|timerheap|wakeup)(\..*)?"),
     (r"py:.*", r"rel_util\.redis_bus(\..*)?"),
-    # listener.py's short name for rel_core.registrar.Registrar.
-    ("py:class", "Registrar"),
+    # listener.py's short name for rel_core.registrar.Registrar, and its alias for
+    # "an int fd or an object with fileno()" in the watchers' signatures.
+    ("py:class", "Registrar|FileLike"),
     # The debug mode's Diagnostics object: what enable() returns, not for users' hands.
     ("py:.*", r"(rel_core\.debug\.)?(Diagnostics|install)"),
 ]

@@ -66,6 +66,13 @@ def fmt(value) -> str:
     return "{:.3g}".format(value)
 
 
+def ratio(value: float) -> str:
+    """A ratio as the harness prints it: 1.39x, 134x, 0.0075x."""
+    if value >= 100:
+        return "%.0fx" % value
+    return ("%.2fx" % value) if value >= 0.1 else ("%.2gx" % value)
+
+
 def table(rows, metrics) -> str:
     ref = dict(rows).get(next((r for r, _ in rows if kind(r) == "asyncio"), ""), {})
     head = ["contender"]
@@ -76,43 +83,55 @@ def table(rows, metrics) -> str:
         cells = [row]
         for key, _, _ in metrics:
             v, r = vals.get(key), ref.get(key)
-            cells += [fmt(v), "%.2fx" % (v / r) if v is not None and r else ""]
+            cells += [fmt(v), ratio(v / r) if v is not None and r else ""]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
-def chart(rows, metrics, log: bool, title: str) -> str:
-    """A horizontal bar chart per metric, side by side, as SVG text."""
+def short(value: float, _pos=None) -> str:
+    """An axis tick: 125000 -> 125k."""
+    if value >= 1e6:
+        return "%gM" % (value / 1e6)
+    if value >= 1e3:
+        return "%gk" % (value / 1e3)
+    return "%g" % value
+
+
+def chart(rows, metrics, log: bool) -> str:
+    """A horizontal bar chart per metric, one above the other, as SVG text."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-    matplotlib.rcParams.update({"svg.hashsalt": "rel-docs", "font.size": 9})
+    matplotlib.rcParams.update({"svg.hashsalt": "rel-docs", "font.size": 10})
     labels = [r for r, _ in rows][::-1]
-    fig, axes = plt.subplots(1, len(metrics), figsize=(5.2 * len(metrics), 0.42 * len(rows) + 1.3),
-                             sharey=True, squeeze=False)
-    for ax, (key, label, higher) in zip(axes[0], metrics):
+    panel = 0.36 * len(rows) + 0.8
+    fig, axes = plt.subplots(len(metrics), 1, figsize=(7.5, panel * len(metrics)), squeeze=False)
+    for ax, (key, label, higher) in zip(axes[:, 0], metrics):
         values = [dict(rows)[r].get(key) or 0 for r in labels]
         colours = [COLOURS.get(kind(r), "#555555") for r in labels]
         bars = ax.barh(range(len(labels)), values, color=colours, edgecolor="#333333", linewidth=0.4)
         for bar, r in zip(bars, labels):
             if kind(r) == "floor":
                 bar.set_hatch("//")
+        top = max(values) if values else 1
         if log:
             ax.set_xscale("log")
-        top = max(values) if values else 1
+            ax.set_xlim(right=top * 4)
+        else:
+            ax.set_xlim(0, top * 1.18)
+            ax.xaxis.set_major_locator(MaxNLocator(5))
+        ax.xaxis.set_major_formatter(FuncFormatter(short))
         for i, v in enumerate(values):
-            ax.text(v * (1.08 if log else 1) + (0 if log else top * 0.01), i, fmt(v or None),
-                    va="center", fontsize=8)
-        ax.set_xlim(right=top * (4 if log else 1.25))
+            ax.text(v * 1.06 if log else v + top * 0.01, i, " " + fmt(v or None), va="center", fontsize=9)
+        ax.set_yticks(range(len(labels)))
+        ax.set_yticklabels(labels)
         ax.set_xlabel("%s (%s is better)" % (label, "higher" if higher else "lower"))
         ax.grid(axis="x", color="#dddddd", linewidth=0.5)
         ax.set_axisbelow(True)
         for side in ("top", "right"):
             ax.spines[side].set_visible(False)
-    axes[0][0].set_yticks(range(len(labels)))
-    axes[0][0].set_yticklabels(labels)
-    fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     buf = io.StringIO()
     fig.savefig(buf, format="svg", metadata={"Date": None})
@@ -138,7 +157,7 @@ def build(json_path: str, outdir: str) -> Dict[str, str]:
         rows = rows_of(results[name], metrics)
         if not rows:
             continue
-        files["bench_%s.svg" % name] = chart(rows, metrics, log, title)
+        files["bench_%s.svg" % name] = chart(rows, metrics, log)
         parts.append("\n### %s\n\n```{image} _generated/bench_%s.svg\n:alt: %s\n:class: rel-chart\n```\n\n%s\n"
                      % (title, name, title, table(rows, metrics)))
     files["bench_tables.md"] = "\n".join(parts) + "\n"
