@@ -42,7 +42,7 @@ myst_heading_anchors = 3
 # -- the API reference --------------------------------------------------------------------
 autodoc_member_order = "bysource"
 autodoc_typehints = "signature"
-autodoc_default_options = {"members": True, "undoc-members": True, "show-inheritance": False}
+autodoc_default_options: dict = {}  # each directive says which members it shows
 autodoc_preserve_defaults = True
 
 # -- cross-references: every one must resolve --------------------------------------------
@@ -59,7 +59,7 @@ nitpick_ignore_regex = [
     # "an int fd or an object with fileno()" in the watchers' signatures.
     ("py:class", "Registrar|FileLike"),
     # The debug mode's Diagnostics object: what enable() returns, not for users' hands.
-    ("py:.*", r"(rel_core\.debug\.)?(Diagnostics|install)"),
+    ("py:.*", r"(rel_core\.debug\.)?Diagnostics(\..*)?|install"),
 ]
 
 # Python's objects inventory, where one is on this machine (Debian's python3.X-doc,

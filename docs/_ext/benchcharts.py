@@ -62,8 +62,8 @@ def fmt(value) -> str:
     if value is None:
         return "n/a"
     if value >= 1000:
-        return "{:,.0f}".format(value)
-    return "{:.3g}".format(value)
+        return f"{value:,.0f}"
+    return f"{value:.3g}"
 
 
 def ratio(value: float) -> str:
@@ -139,8 +139,9 @@ def chart(rows, metrics, log: bool) -> str:
     return buf.getvalue()
 
 
-def build(json_path: str, outdir: str) -> Dict[str, str]:
-    """{file name: text}: ``bench_tables.md`` (for a page at the docs' root) and one SVG per charted scenario."""
+def build(json_path: str) -> Dict[str, str]:
+    """{file name: text}: ``bench_tables.md`` (included by a page at the docs' root)
+    and one SVG per charted scenario."""
     with open(json_path, encoding="utf-8") as fh:
         data = json.load(fh)
     results = data.get("results", {})
@@ -158,8 +159,8 @@ def build(json_path: str, outdir: str) -> Dict[str, str]:
         if not rows:
             continue
         files["bench_%s.svg" % name] = chart(rows, metrics, log)
-        parts.append("\n### %s\n\n```{image} _generated/bench_%s.svg\n:alt: %s\n:class: rel-chart\n```\n\n%s\n"
-                     % (title, name, title, table(rows, metrics)))
+        image = "```{image} _generated/bench_%s.svg\n:alt: %s\n:class: rel-chart\n```" % (name, title)
+        parts.append("\n### %s\n\n%s\n\n%s\n" % (title, image, table(rows, metrics)))
     files["bench_tables.md"] = "\n".join(parts) + "\n"
     return files
 
@@ -167,7 +168,7 @@ def build(json_path: str, outdir: str) -> Dict[str, str]:
 if __name__ == "__main__":
     src, out = sys.argv[1:3]
     os.makedirs(out, exist_ok=True)
-    for fname, text in build(src, out).items():
+    for fname, text in build(src).items():
         with open(os.path.join(out, fname), "w", encoding="utf-8") as fh:
             fh.write(text)
         print(os.path.join(out, fname))

@@ -21,7 +21,6 @@ import shutil
 import subprocess
 import sys
 
-from docutils import nodes
 from sphinx.util import logging
 
 import benchcharts
@@ -83,7 +82,7 @@ def diagram() -> None:
 def generate(app) -> None:
     os.makedirs(GENERATED, exist_ok=True)
     write_if_changed(os.path.join(GENERATED, "deviations.md"), deviations_page())
-    for name, text in benchcharts.build(os.path.join(HERE, "_data", "bench.json"), GENERATED).items():
+    for name, text in benchcharts.build(os.path.join(HERE, "_data", "bench.json")).items():
         write_if_changed(os.path.join(GENERATED, name), text)
     diagram()
 

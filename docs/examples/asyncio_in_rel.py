@@ -1,4 +1,4 @@
-"""An asyncio library inside a rel program: aio.run() runs a coroutine, its outcome comes back as a rel callback."""
+"""An asyncio library inside a rel program: aio.run() runs a coroutine, its outcome is a rel callback."""
 
 import asyncio
 

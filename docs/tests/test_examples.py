@@ -51,7 +51,7 @@ def run(name: str, *args: str) -> str:
     return neutral(done.stdout)
 
 
-def started(cmd: list, first_line: str) -> "tuple[subprocess.Popen, str]":
+def started(cmd: list, first_line: str) -> tuple[subprocess.Popen, str]:
     """A server process, once it printed its first line (which must contain ``first_line``)."""
     proc = subprocess.Popen(cmd, cwd=EXAMPLES, env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
