@@ -33,7 +33,7 @@ extensions = [
     "relbuild",
 ]
 source_suffix = {".md": "markdown", ".rst": "restructuredtext"}
-exclude_patterns = ["_build", "_generated", "tests", "examples/README.md", "Thumbs.db", ".DS_Store"]
+exclude_patterns = ["_build", "_generated", "tests", "Thumbs.db", ".DS_Store"]
 root_doc = "index"
 
 myst_enable_extensions = ["colon_fence", "deflist"]
