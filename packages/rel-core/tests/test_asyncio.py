@@ -13,9 +13,11 @@ import asyncio
 import os
 import signal
 import socket
+import subprocess
 import sys
 import threading
 import time
+import warnings
 from typing import Any, List
 
 import pytest
@@ -459,21 +461,29 @@ def test_registrar_armed_before_asyncio_run_moves_to_its_loop_and_back(arel):
     b.close()
 
 
+# What uvloop.install() sets: deprecated in 3.14 (its accessors and classes warn),
+# still asked by asyncio.new_event_loop() in 3.14 and 3.15, gone in 3.16.
+POLICY_WARNING = r"'asyncio\.\w*(EventLoopPolicy|event_loop_policy)' is deprecated"
+
+
+@pytest.mark.skipif(sys.version_info >= (3, 16), reason="Python 3.16 has no event loop policies")
 def test_plain_dispatch_uses_the_policys_loop_and_use_loop(arel):
     made = []
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", POLICY_WARNING, DeprecationWarning)
 
-    class Policy(asyncio.DefaultEventLoopPolicy):
-        def new_event_loop(self) -> asyncio.AbstractEventLoop:
-            loop = super().new_event_loop()
-            made.append(loop)
-            return loop
+        class Policy(asyncio.DefaultEventLoopPolicy):
+            def new_event_loop(self) -> asyncio.AbstractEventLoop:
+                loop = super().new_event_loop()
+                made.append(loop)
+                return loop
 
-    old = asyncio.get_event_loop_policy()
-    asyncio.set_event_loop_policy(Policy())
-    try:
-        rel_core.initialize(["asyncio"])
-    finally:
-        asyncio.set_event_loop_policy(old)
+        old = asyncio.get_event_loop_policy()
+        asyncio.set_event_loop_policy(Policy())
+        try:
+            rel_core.initialize(["asyncio"])
+        finally:
+            asyncio.set_event_loop_policy(old)
     seen = []
     rel_core.timeout(0, lambda: seen.append(asyncio.get_running_loop()))
     rel_core.dispatch()
@@ -490,6 +500,73 @@ def test_plain_dispatch_uses_the_policys_loop_and_use_loop(arel):
         facade.registrar = None
         assert not mine.is_closed(), "a loop the user gave stays the user's"
         mine.close()
+
+
+@pytest.mark.skipif(sys.version_info < (3, 12), reason="asyncio.run() takes loop_factory from 3.12")
+def test_the_loop_factory_way_of_choosing_a_loop(arel):
+    """asyncio.run(main(), loop_factory=...), what 3.14 recommends in place of
+    a policy (uvloop.run() is it with uvloop's loop): rel runs on that loop."""
+
+    class Loop(asyncio.SelectorEventLoop):
+        pass
+
+    a, b = pair()
+    got: List[Any] = []
+
+    async def main() -> Any:
+        rel_core.initialize(["asyncio"])
+        rel_core.read(a, lambda: got.append((a.recv(10), type(asyncio.get_running_loop()))))
+        b.send(b"f")
+        await aio.dispatch()  # the one-shot read ran: rel is done
+        return type(asyncio.get_running_loop())
+
+    try:
+        assert asyncio.run(asyncio.wait_for(main(), 10), loop_factory=Loop) is Loop
+    finally:
+        a.close()
+        b.close()
+    assert got == [(b"f", Loop)]
+
+
+NO_DEPRECATIONS = """
+import asyncio, signal, socket
+import rel_core as rel
+from rel_core import aio
+
+rel.initialize(["asyncio"])  # a loop of rel's own, run by rel.dispatch()
+a, b = socket.socketpair()
+got = []
+rel.read(a, lambda: got.append(a.recv(10)) or rel.abort())
+sig = rel.signal(signal.SIGTERM, lambda: None)
+guard = rel.timeout(5, rel.abort)
+b.send(b"x")
+rel.dispatch()
+sig.delete()
+guard.delete()
+
+async def main():
+    rel.read(a, lambda: got.append(a.recv(10)))  # joins asyncio.run()'s loop
+    b.send(b"y")
+    rel.signal(signal.SIGUSR1, lambda: got.append("usr1") or rel.abort())
+    rel.timeout(0.01, signal.raise_signal, signal.SIGUSR1)
+    await aio.dispatch()
+    await aio.sleep(0)
+
+asyncio.run(asyncio.wait_for(main(), 10))
+assert got == [b"x", b"y", "usr1"], got
+print("ok")
+"""
+
+
+@needs_sigusr1
+def test_no_deprecation_warning_from_the_registrar():
+    """Its own loop, asyncio.run()'s, signals on add_signal_handler: nothing
+    asyncio deprecates (the policy system in 3.14, get_event_loop() with no
+    loop in 3.12) is called, under -W error::DeprecationWarning."""
+    done = subprocess.run([sys.executable, "-W", "error::DeprecationWarning", "-c", NO_DEPRECATIONS],
+                          capture_output=True, text=True, timeout=60)
+    assert (done.returncode, done.stdout) == (0, "ok\n"), done.stderr
+    assert "Warning" not in done.stderr, done.stderr
 
 
 def test_idle_audit_puts_no_handle_in_asyncios_heap_and_its_clock_ends_with_dispatch(arel, monkeypatch):

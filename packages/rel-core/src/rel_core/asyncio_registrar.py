@@ -42,7 +42,8 @@ asyncio's loop only tells it when to look.
 Which loop: the running loop of the thread that creates the registrar, arms a
 watcher or awaits :func:`rel_core.aio.dispatch`, if there is one; otherwise the
 loop it was bound to, as long as that one is not closed; otherwise a new one,
-from the event loop policy (so ``uvloop.install()`` gives uvloop's), which
+``asyncio.new_event_loop()``'s (the event loop policy's up to Python 3.15, so
+``uvloop.install()`` gives uvloop's: see ``_aiocompat.py``), which
 ``rel.dispatch()`` runs until rel is done, and which the registrar closes when
 it moves to another loop or is closed itself. A registrar whose loop stopped and closed (the end of
 ``asyncio.run()``) moves its watchers to the next loop it meets.
@@ -73,6 +74,7 @@ if sys.platform == "win32":
     raise ImportError("the 'asyncio' registrar does not run on Windows yet: use 'select' or "
                       "'selectors' (rel's default), in a thread of its own beside asyncio's loop")
 
+from . import _aiocompat
 from . import registrar as _engine
 from . import signals as _signals
 from .aio_signals import LoopSignals
@@ -117,11 +119,10 @@ class _IdleClock:
 
 
 def _new_loop() -> asyncio.AbstractEventLoop:
-    """The policy's new loop (uvloop's, once installed); on Windows a selector
-    loop, since the default proactor loop has no ``add_reader``."""
-    if sys.platform == "win32" and isinstance(
-            asyncio.get_event_loop_policy(),
-            getattr(asyncio, "WindowsProactorEventLoopPolicy", ())):
+    """``asyncio.new_event_loop()`` (the policy's, while Python has policies:
+    uvloop's once installed); on Windows a selector loop where that would be
+    the proactor loop, which has no ``add_reader``."""
+    if _aiocompat.proactor_by_default():
         return asyncio.SelectorEventLoop()
     return asyncio.new_event_loop()
 
@@ -548,7 +549,7 @@ class AsyncioRegistrar(SelectorRegistrar):
             raise RuntimeError(
                 "rel: the 'asyncio' registrar needs a loop with add_reader(), and Windows' "
                 "proactor loop has none: run a selector loop (asyncio.SelectorEventLoop, "
-                "or asyncio.WindowsSelectorEventLoopPolicy)")
+                "or asyncio.run(main(), loop_factory=asyncio.SelectorEventLoop))")
         with self._lock:
             old = self._loop
             self._unbind()
