@@ -19,7 +19,7 @@ import time
 import pytest
 
 import rel_core.rel as facade
-from rel_core import debug, discovery
+from rel_core import busy_loop, debug, discovery
 from rel_core.timerheap import TimerHeap
 from relcore_testing import SLACK
 
@@ -296,7 +296,7 @@ def test_dropped_watcher_says_where_it_was_registered(rel, socks, guard, rel_log
 def quick_busy(monkeypatch):
     """The busy-loop watch looks after 0.3 s instead of 1 s: these tests spin a
     CPU core on every registrar, and a third of a second shows the same."""
-    monkeypatch.setattr(debug, "BUSY_AFTER", 0.3)
+    monkeypatch.setattr(busy_loop, "BUSY_AFTER", 0.3)
     return 0.3
 
 

@@ -924,11 +924,13 @@ def test_diagnostics_are_not_imported_unless_asked():
     code = ("import sys, rel_core as rel\n"
             "rel.timeout(0, lambda: None)\n"
             "rel.dispatch()\n"
-            "print('rel_core.debug' in sys.modules)\n")
+            "print('rel_core.debug' in sys.modules)\n"
+            "print([m for m in ('diagnostics', 'instruments', 'busy_loop', 'describe')\n"
+            "       if 'rel_core.' + m in sys.modules])\n")
     env = {k: v for k, v in os.environ.items() if k != "REL_DEBUG"}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=60, env=env)
-    assert out.stdout == "False\n", out.stderr
+    assert out.stdout == "False\n[]\n", out.stderr
 
 
 def test_closing_a_replaced_registrar_leaves_its_successor_alone(rel, monkeypatch):

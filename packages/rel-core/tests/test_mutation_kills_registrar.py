@@ -353,6 +353,10 @@ def test_a_signal_delivered_before_a_switch_runs_first_after_it(rel, monkeypatch
 
 
 # -- diagnostics: imported only when asked ------------------------------------------------------
+#: the modules rel_core.debug imports, none of them imported before it
+DEBUG_PARTS = ("diagnostics", "instruments", "busy_loop", "describe")
+
+
 def test_a_registrar_built_without_rel_debug_leaves_the_diagnostics_unimported(registrar_class,
                                                                                monkeypatch):
     """No REL_DEBUG, and rel_core.debug not imported yet (as in a program
@@ -366,9 +370,13 @@ def test_a_registrar_built_without_rel_debug_leaves_the_diagnostics_unimported(r
     monkeypatch.delenv("REL_DEBUG", raising=False)
     monkeypatch.delitem(sys.modules, "rel_core.debug")
     monkeypatch.delattr(rel_core, "debug")  # else `from . import debug` finds it there
+    for part in DEBUG_PARTS:  # and the modules debug.py brings in
+        monkeypatch.delitem(sys.modules, "rel_core." + part)
+        monkeypatch.delattr(rel_core, part)
     reg = registrar_class()
     try:
         assert "rel_core.debug" not in sys.modules
+        assert not [part for part in DEBUG_PARTS if "rel_core." + part in sys.modules]
         assert type(reg._timers) is TimerHeap
     finally:
         reg.close()
