@@ -174,7 +174,7 @@ def test_folded_calls_keep_rels_replacement_rule(rel, socks):
         new = rel.write(a, lambda: fired.append("new"))
         new.delete()  # old was replaced by new, then new deleted: nothing left
         w1 = rel.write(b, lambda: fired.append("w1") or rel.pause())
-        w2 = rel.write(b, lambda: fired.append("w2") or rel.pause())
+        rel.write(b, lambda: fired.append("w2") or rel.pause())  # w2
         w1.delete()  # w2 replaced w1 already: w2 stays
         kept.delete()
         kept.add()  # a delete then an arm: armed
