@@ -59,6 +59,7 @@ SETTINGS = {
         "dezhttp": {"duration": 5.0, "connections": "1,50"},
         "dezhttp_repeats": 5,
         "aioloop_repeats": 3,
+        "threadcalls": {"seconds": 3.0, "threads": 2},
     },
     "quick": {
         "repeats": 1,
@@ -79,10 +80,12 @@ SETTINGS = {
         "dezhttp": {"duration": 2.0, "connections": "1,50"},
         "dezhttp_repeats": 1,
         "aioloop_repeats": 1,
+        "threadcalls": {"seconds": 1.0, "threads": 2},
     },
 }
 
-ORDER = ["pingpong", "timers", "wakeup", "idle", "manyfds", "buffwrite", "dezhttp", "redisbus", "aioloop"]
+ORDER = ["pingpong", "timers", "wakeup", "idle", "manyfds", "buffwrite", "dezhttp", "redisbus", "aioloop",
+         "threadcalls"]
 # Registrars with a table of their own (aioloop), left out of the generic rows.
 OWN_TABLE = {"asyncio"}
 # dez, one of rel's users: its HTTP hello-world sample is the dezhttp scenario's server.
@@ -492,6 +495,28 @@ def scenario_jobs(name, cs, names, default, s):
                  "(every event waits for a loop pass: latency-bound; poll and select pay a scan of "
                  "all 10k fds per pass)." % t["active"], FLOOR_NOTE)
         return jobs_for(base + ours_all + floor, "manyfds.py", opts(t)), m, title, notes
+    if name == "threadcalls":
+        t = s["threadcalls"]
+        m = [Metric("max_gap_ms", "10 ms timer: longest gap ms", False, f_ms),
+             Metric("ticks", "ticks", True, f_int),
+             Metric("max_queue", "longest queue", False, f_int),
+             Metric("calls_per_s", "calls/s", True, f_rate)]
+        title = ("Calls from other threads: %d threads arm and delete a write watcher for %.0f s beside "
+                 "a 10 ms timer (issue 25)" % (t["threads"], t["seconds"]))
+        ours = ours_all + ([cs["rel:asyncio"]] if "rel:asyncio" in cs else [])
+        jobs = jobs_for([cs["asyncio"]] + ours, "threadcalls.py", opts(t))
+        d = cs.get(default)
+        if d is not None:
+            spin = Contender("spin", "for scale: threads spinning, calling nothing (%s)" % default,
+                             d.python, d.spec, d.unavailable)
+            jobs.append(Job(spin.label, spin, "threadcalls.py", opts(t) + ["--spin"], R))
+        notes = ("asyncio: the same calls through `call_soon_threadsafe(add_writer)` and "
+                 "`call_soon_threadsafe(remove_writer)`; its queue is its ready queue. rel: the "
+                 "registrar's queue of calls from other threads (bounded at 4,096; an arm then a "
+                 "delete folds into one call). The last row's threads call nothing: the gaps any "
+                 "thread gets beside two that spin (the GIL's switch interval and the machine's "
+                 "load), the best a loop can do here.",)
+        return jobs, m, title, notes
     raise ValueError(name)
 
 
@@ -781,6 +806,12 @@ def targets(name, b, names, default, summary):
     """Append the targets of scenario ``name`` (best values ``b``) to summary."""
     ours = [n for n in (PORTABLE, default) if n in names and n is not None]
     ours = list(dict.fromkeys(ours))
+    if name == "threadcalls":
+        for n in [n for n in names if n in b and n not in OWN_TABLE] + [n for n in ("rel:asyncio",) if n in b]:
+            gap, queue = b[n].get("max_gap_ms"), b[n].get("max_queue")
+            summary.append(("25", "thread churn, %s: timer gap < 100 ms, queue <= 4,096" % n,
+                            None if gap is None or queue is None else gap < 100 and queue <= 4096,
+                            "n/a" if gap is None else "%.1f ms, %d queued" % (gap, queue or 0)))
     if name == "pingpong":
         p = b.get(PORTABLE, {}).get("rate")
         summary.append(("2", "ping-pong, portable (%s) >= 1.1x asyncio" % PORTABLE,
@@ -829,7 +860,7 @@ def targets(name, b, names, default, summary):
 
 
 def print_summary(summary):
-    out("\n### Targets (issues 2, 3, 4, 10, 11, 12)\n")
+    out("\n### Targets (issues 2, 3, 4, 10, 11, 12, 25)\n")
     out("| issue | target | result | measured |")
     out("|---|---|---|---|")
     for issue, what, ok, detail in summary:
