@@ -807,7 +807,8 @@ def targets(name, b, names, default, summary):
     ours = [n for n in (PORTABLE, default) if n in names and n is not None]
     ours = list(dict.fromkeys(ours))
     if name == "threadcalls":
-        for n in [n for n in names if n in b and n not in OWN_TABLE] + [n for n in ("rel:asyncio",) if n in b]:
+        rows = [n for n in names if n in b and n not in OWN_TABLE] + [n for n in ("rel:asyncio",) if n in b]
+        for n in rows:
             gap, queue = b[n].get("max_gap_ms"), b[n].get("max_queue")
             summary.append(("25", "thread churn, %s: timer gap < 100 ms, queue <= 4,096" % n,
                             None if gap is None or queue is None else gap < 100 and queue <= 4096,
