@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import socket
-import sys
 import threading
 import time
 from typing import Any, List
@@ -323,7 +322,6 @@ def test_a_thread_waits_no_longer_than_a_stalled_loop(rel, monkeypatch):
     rel.init()
 
 
-@pytest.mark.skipif(sys.platform == "win32", reason="signals")
 def test_the_loops_own_thread_never_waits(rel):
     """A callback that arms far more than the bound is not throttled."""
     made: List[Any] = []
