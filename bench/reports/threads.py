@@ -5,12 +5,16 @@ thread (MiB/s); every registrar, asyncio and rel 0.4.9.27."""
 
 from __future__ import annotations
 
-from harness.contenders import REL0_VERSION
-from harness.jobs import jobs_for, opts, raw
+from harness.contenders import REL0_VERSION, Contender
+from harness.jobs import Job, jobs_for, opts, raw
 from harness.tables import Metric, f_int, f_mibs, f_ms, f_na, f_rate, run_table
 
 # Beyond the scenario's own bound (its watchdog): the harness kills the run then.
 GRACE = 30.0
+# Issue 25's target for every registrar: the timer's longest gap, and the
+# queue of calls from other threads at most rel_core.calls.MAX_QUEUED.
+GAP_TARGET_MS = 100.0
+QUEUE_BOUND = 4096
 
 
 def run(ctx):
@@ -26,6 +30,12 @@ def run(ctx):
                Metric("pairs_per_s", "arm+delete pairs/s", True, f_rate, ratios=False)]
     churn = jobs_for(rows, "threads.py", ["--phase", "churn"] + opts(c), repeats,
                      timeout=c["max-seconds"] + GRACE)
+    d = ctx.cs.get(ctx.default) if ctx.default else None
+    if d is not None:  # the floor: what any thread gets beside two that spin
+        spin = Contender("spin", "for scale: threads spinning, calling nothing (%s)" % d.key,
+                         d.python, d.spec, d.unavailable)
+        churn.append(Job(spin.label, spin, "threads.py", ["--phase", "churn", "--spin"] + opts(c),
+                         repeats, timeout=c["max-seconds"] + GRACE))
     title = ("Calls from other threads: %d threads arm and delete a write watcher in a tight loop for "
              "%.0f s beside a %.0f ms repeating timer (gap and queue: lower is better)"
              % (c["threads"], c["seconds"], c["interval"] * 1e3))
@@ -38,9 +48,12 @@ def run(ctx):
              "`loop._ready`), sampled at each tick and every 1000 pairs by the threads; rel %s has none "
              "(a call from a thread acts at once, from that thread): n/a. Peak RSS: the process's "
              "`ru_maxrss`. A loop still busy %.0f s after the start is stopped by the scenario's "
-             "watchdog (an error row). Best of %d runs per column."
+             "watchdog (an error row). The last row's threads call nothing: the gaps any thread gets "
+             "beside two that spin (the GIL's switch interval and the machine's load), the floor of "
+             "this table. Best of %d runs per column."
              % (c["seconds"], c["seconds"], REL0_VERSION, c["max-seconds"], repeats),)
-    run_table("threads", churn, churn_m, title, notes)
+    b = run_table("threads", churn, churn_m, title, notes)
+    targets(ctx, b)
     mib = w["messages"] * w["size"] / float(1 << 20)
     buff_m = [Metric("mib_per_s", "MiB/s", True, f_mibs),
               Metric("handed_seconds", "worker's calls s", False, f_ms, ratios=False),
@@ -57,3 +70,19 @@ def run(ctx):
              % (REL0_VERSION, w["max-seconds"], repeats),)
     run_table("threads", buff, buff_m, title, notes)
     return {"churn": raw(churn), "buffwrite": raw(buff)}
+
+
+
+def targets(ctx, b):
+    """Issue 25: on every registrar, the timer's longest gap under 100 ms and
+    the queue within its bound; the spinning threads' gap beside them."""
+    for n in [n for n in ctx.names if n in b] + [n for n in ("rel:asyncio",) if n in b]:
+        gap, queue = b[n].get("gap_ms"), b[n].get("calls_peak")
+        ok = None if gap is None or queue is None else gap < GAP_TARGET_MS and queue <= QUEUE_BOUND
+        detail = "n/a" if gap is None else f"{gap:.1f} ms, {int(queue or 0):,} queued"
+        ctx.summary.append(("25", f"thread churn, {n}: timer gap < {GAP_TARGET_MS:.0f} ms, "
+                                  f"queue <= {QUEUE_BOUND:,}", ok, detail))
+    spin = b.get("spin", {}).get("gap_ms")
+    if spin is not None:
+        ctx.summary.append(("25", "(for scale) thread churn: threads spinning, calling nothing", "info",
+                            f"{spin:.1f} ms longest gap"))

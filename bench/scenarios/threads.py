@@ -113,9 +113,15 @@ def churn_rel(eng, sock, cb):
     return pair
 
 
+def churn_nothing(eng, sock, cb):
+    """``--spin``: threads that spin, calling nothing: the gaps any thread
+    gets beside them on this machine (the GIL's switch interval, the load)."""
+    return lambda: None
+
+
 def churn(args):
     eng = make_engine(args.contender)
-    make_pair = churn_asyncio if hasattr(eng, "loop") else churn_rel
+    make_pair = churn_nothing if args.spin else churn_asyncio if hasattr(eng, "loop") else churn_rel
     queued = queue_probe(eng)
     socks = [socket.socketpair() for _ in range(args.threads)]
     for a, _ in socks:
@@ -316,6 +322,7 @@ def main():
     p.add_argument("--seconds", type=float, default=3.0, help="churn: how long the threads churn")
     p.add_argument("--interval", type=float, default=0.01, help="churn: the timer's period")
     p.add_argument("--threads", type=int, default=2, help="churn: how many threads churn")
+    p.add_argument("--spin", action="store_true", help="churn: threads that spin, calling nothing")
     p.add_argument("--messages", type=int, default=20000, help="buffwrite: how many messages")
     p.add_argument("--size", type=int, default=4096, help="buffwrite: bytes per message")
     p.add_argument("--max-seconds", type=float, default=30.0,

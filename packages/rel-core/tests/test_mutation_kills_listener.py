@@ -82,14 +82,20 @@ def test_pending_answers_a_delete_then_add_from_another_thread_until_both_are_ap
     """The main thread deletes and re-adds a timer while the loop runs in
     another: pending() is True from the add() on, even at the instant the
     loop has applied the delete() but not yet the add() (held there by a
-    trace hook on the loop's thread)."""
+    trace hook on the loop's thread). The add() is made once the loop has
+    taken the delete() off its queue: before, the two would fold into one."""
     t = rel.timeout(30, lambda: None)
+    taken = threading.Event()
+    go_on = threading.Event()
     applied_delete = threading.Event()
     resume = threading.Event()
     started = threading.Event()
 
     def hold_after_the_delete(frame: Any, event: str, arg: Any) -> Any:
         if event == "call" and frame.f_code.co_name == "_disarm_timer" and not applied_delete.is_set():
+            taken.set()
+            go_on.wait(5)
+
             def on_return(frame: Any, event: str, arg: Any) -> Any:
                 if event == "return":
                     applied_delete.set()
@@ -112,10 +118,13 @@ def test_pending_answers_a_delete_then_add_from_another_thread_until_both_are_ap
     try:
         assert started.wait(5)
         t.delete()
+        assert taken.wait(5)
         t.add(30)
+        go_on.set()
         assert applied_delete.wait(5)
         seen = t.pending()
     finally:
+        go_on.set()
         resume.set()
     rel.abort()
     thread.join(5)

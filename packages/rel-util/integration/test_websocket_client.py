@@ -82,6 +82,49 @@ def test_open_then_500_messages_in_order_including_4_mib(server, dispatch):
     assert received == messages
 
 
+def test_sends_from_4_threads_lose_nothing_and_keep_each_threads_order(server, dispatch):
+    """app.send() from 4 worker threads while rel dispatches, 100,000
+    messages in all: each send queues the frame through rel.buffwrite from
+    another thread (whose calls to rel are queued for the loop, bounded:
+    rel_core/calls.py). Every message comes back, in the order each thread
+    sent its own."""
+    threads, per_thread = 4, 25_000
+    total = threads * per_thread
+    received: List[str] = []
+    errors: List[Any] = []
+    senders: List[threading.Thread] = []
+
+    def worker(app: websocket.WebSocketApp, i: int) -> None:
+        try:
+            for n in range(per_thread):
+                app.send("%d:%d" % (i, n))
+        except BaseException as exc:  # noqa: B036 - reported to the test
+            errors.append(exc)
+
+    def on_open(app):
+        for i in range(threads):
+            t = threading.Thread(target=worker, args=(app, i), daemon=True)
+            senders.append(t)
+            t.start()
+
+    def on_message(app, message):
+        received.append(message)
+        if len(received) == total:
+            rel.abort()
+
+    run_app(server, dispatch, limit=150, on_open=on_open, on_message=on_message,
+            on_error=lambda app, e: errors.append(e))
+    for t in senders:
+        t.join(10)
+    assert errors == []
+    assert len(received) == total
+    by_thread: List[List[int]] = [[] for _ in range(threads)]
+    for message in received:
+        i, n = message.split(":")
+        by_thread[int(i)].append(int(n))
+    assert all(seq == list(range(per_thread)) for seq in by_thread)
+
+
 def test_reconnects_by_itself_after_the_server_restarts(server, dispatch):
     events: List[str] = []
 

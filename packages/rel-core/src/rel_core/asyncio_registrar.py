@@ -151,7 +151,8 @@ class _FdHandler:
         self.slot = reg._io.get(fd) or [None, None, None]
         self.ready_r: Ready = ((fd, _READ),)
         self.ready_w: Ready = ((fd, _WRITE),)
-        # The pass's own wait: another one (debug mode's, instruments.py and busy_loop.py, which counts passes) sends every event to the pass.
+        # The pass's own wait: another one (debug mode's, which counts passes: busy_loop.py,
+        # instruments.py) sends every event to the pass.
         self.plain = reg._next_pop
 
     def on_read(self) -> None:

@@ -17,9 +17,32 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Optional, Tuple
 
-from .calls import LoopThread, _get_ident, loop_thread_only
+from .calls import Call, LoopThread, _get_ident, loop_thread_only
 from .listener import SocketIO, Timer, check_open
 from .logs import logger
+
+
+def _slot_key(args: Tuple[Any, ...]) -> Tuple[int, int]:
+    w = args[0]
+    return (w.fd, w.kind)
+
+
+def _fold_io(queued: Call, new: Call) -> Optional[Call]:
+    """Fold ``new``, an arm or a delete of a watcher queued from another
+    thread, into ``queued``, the call queued before it for the same fd and
+    kind (calls.py). A slot holds one watcher: an arm replaces whatever it
+    held, so nothing before an arm counts; a delete after an arm of that very
+    watcher leaves the slot empty (``_clear_slot``: no poller call if it was
+    empty already), after an arm of another or a clear it does nothing; two
+    deletes of different watchers stay two calls."""
+    if new[0].__name__ != "_disarm_now":
+        return new
+    before, w = queued[0].__name__, new[1][0]
+    if before == "_clear_slot":
+        return queued
+    if before == "_arm_io_here":
+        return (IOTable._clear_slot, (w.fd, w.kind)) if queued[1][0] is w else queued
+    return queued if queued[1][0] is w else None
 
 
 class IOTable(LoopThread):
@@ -90,7 +113,7 @@ class IOTable(LoopThread):
                 return
         self._arm_io_here(w)
 
-    @loop_thread_only
+    @loop_thread_only(key=_slot_key, fold=_fold_io)
     def _arm_io_here(self, w: SocketIO) -> None:
         fd = w.fd
         slot = self._io.get(fd)
@@ -180,7 +203,18 @@ class IOTable(LoopThread):
         except OSError as exc:
             self._drop_fd(fd, exc)
 
-    _disarm_io_elsewhere = loop_thread_only(_disarm_now, forward_as="_disarm_io")
+    _disarm_io_elsewhere = loop_thread_only(_disarm_now, forward_as="_disarm_io",
+                                            key=_slot_key, fold=_fold_io)
+
+    def _clear_slot(self, fd: int, kind: int) -> None:
+        """What an arm then a delete of one watcher, queued from another
+        thread, come to (``_fold_io``): the watcher the arm would have
+        replaced is disarmed, and nothing is armed."""
+        slot = self._io.get(fd)
+        if slot is not None:
+            w = slot[kind]
+            if w is not None:
+                self._disarm_now(w)
 
     def _sync_fd(self, fd: int, slot: List[Optional[SocketIO]]) -> None:
         """Bring the poller's interest in ``fd`` in line with its watchers."""

@@ -63,7 +63,7 @@ import time
 from typing import Any, Callable, Dict, List, Optional
 
 from . import logs
-from .calls import LoopThread, _get_ident, loop_thread_only
+from .calls import LoopThread, _get_ident, latest, loop_thread_only
 from .errors import AbortBranch
 from .listener import ERROR, READ, WRITE, Event, FileLike, Signal, SocketIO, Timer
 from .iotable import IOTable
@@ -111,6 +111,10 @@ def set_turbo(s: float) -> None:
     """Store rel's busy poll interval (no effect on this engine; see set_sleep)."""
     global SLEEP_TURBO
     SLEEP_TURBO = s
+
+
+def _timer_key(args: Any) -> Any:
+    return args[0]  # the Timer
 
 
 class Registrar(IOTable):
@@ -214,6 +218,7 @@ class Registrar(IOTable):
     # A call from another thread while the loop runs is applied later by the
     # loop: until then the timer's ``_intent`` answers pending() (True: an arm
     # is on its way, False: a delete), so the caller sees its own call at once.
+    # Queued, a timer's calls fold into one: its latest (calls.py).
     def _arm_timer(self, t: Timer, delay: float) -> None:
         if self._owner == _get_ident():  # the loop's own thread: _arm_timer_at, without its wrapper
             self._timers.push(t, time.monotonic() + delay)
@@ -226,7 +231,7 @@ class Registrar(IOTable):
             t._intent = None
             raise
 
-    @loop_thread_only
+    @loop_thread_only(key=_timer_key, fold=latest)
     def _arm_timer_at(self, t: Timer, deadline: float, gen: Optional[int] = None) -> None:
         self._timers.push(t, deadline)
         if t._gen == gen:  # no later add()/delete() is on its way
@@ -240,7 +245,7 @@ class Registrar(IOTable):
         t._intent = False
         self._disarm_timer(t, t._gen)
 
-    @loop_thread_only
+    @loop_thread_only(key=_timer_key, fold=latest)
     def _disarm_timer(self, t: Timer, gen: Optional[int] = None) -> None:
         self._timers.cancel(t)
         if t._gen == gen:
