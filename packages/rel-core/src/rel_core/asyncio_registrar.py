@@ -131,16 +131,16 @@ class _FdHandler:
     ``add_reader``/``add_writer`` callbacks, made once per registration.
 
     The common case (the fd's watcher of that kind is armed, nothing is
-    queued from another thread, debug mode off) calls the watcher's callback
-    itself, as ``Registrar._run`` would for that one fd: no pass to set up, no
-    dict lookup (the fd's slot of rel's table is held here; it is the same
-    list for as long as the fd is registered). Timers due and signals need
-    nothing here: asyncio runs their own handles after the I/O handles of
-    the same iteration, as a pass would. Anything else (an error-only fd to
-    probe, calls queued, debug's counting wait) is a pass of the base engine.
-    ``on_read`` and ``on_write`` are two copies of one body: a call less per
-    event, in the hottest code of this registrar. The verbose mode's "tick"
-    line is logged by passes only."""
+    queued from another thread or carried from a pass, debug mode off) runs
+    that watcher through the engine's one callback site,
+    ``Registrar._run_io``, as ``Registrar._run`` would for that one fd: no
+    pass to set up, no dict lookup (the fd's slot of rel's table is held
+    here; it is the same list for as long as the fd is registered). Timers
+    due and signals need nothing here: asyncio runs their own handles after
+    the I/O handles of the same iteration, as a pass would. Anything else
+    (an error-only fd to probe, calls queued, debug's counting wait) is a
+    pass of the base engine. The verbose mode's "tick" line is logged by
+    passes only."""
 
     __slots__ = ("reg", "slot", "ready_r", "ready_w", "plain")
 
@@ -154,35 +154,21 @@ class _FdHandler:
         self.plain = reg._next_pop
 
     def on_read(self) -> None:
-        reg = self.reg
-        w = self.slot[0]
-        if w is None or not w.active or reg._calls or reg._poller_wait is not self.plain:
-            return reg._pass(self.ready_r)
-        reg.tick += 1
-        gen = w._gen
-        try:
-            keep = w.cb(*w.args)  # type: ignore[misc]
-        except BaseException as exc:
-            return reg._io_raised(w, gen, exc)
-        if not keep and w._gen == gen and not w.persist and w.active:
-            reg._disarm_io(w)  # which may end rel (_poke), once this callback is over
-        if reg._finish is not None and (reg._once or not reg._running or reg._poked):
-            reg._poked_end()
-        return None
+        self._on_ready(0, self.ready_r)
 
     def on_write(self) -> None:
+        self._on_ready(1, self.ready_w)
+
+    def _on_ready(self, kind: int, ready: Ready) -> None:
         reg = self.reg
-        w = self.slot[1]
+        w = self.slot[kind]
         if w is None or not w.active or reg._calls or reg._poller_wait is not self.plain:
-            return reg._pass(self.ready_w)
+            return reg._pass(ready)
         reg.tick += 1
-        gen = w._gen
         try:
-            keep = w.cb(*w.args)  # type: ignore[misc]
+            reg._run_io(w)  # a disarm in there may end rel (_poke), once this callback is over
         except BaseException as exc:
-            return reg._io_raised(w, gen, exc)
-        if not keep and w._gen == gen and not w.persist and w.active:
-            reg._disarm_io(w)
+            reg._failed(exc)
         if reg._finish is not None and (reg._once or not reg._running or reg._poked):
             reg._poked_end()
         return None
@@ -453,13 +439,6 @@ class AsyncioRegistrar(SelectorRegistrar):
             self._audit_fds()
             self._pass()  # may end rel; runs the ondrop hooks' timers
 
-    def _io_raised(self, w: Any, gen: int, exc: BaseException) -> None:
-        """``w``'s callback raised ``exc`` outside a pass (see _FdHandler)."""
-        if not self._io_failed(w, gen, exc):
-            self._failed(exc)
-        if self._finish is not None and (self._once or not self._running or self._poked):
-            self._poked_end()
-
     def _failed(self, exc: BaseException) -> None:
         """A callback raised ``exc``: it ends the dispatch (or awaitable) that
         waits, as on every registrar; with nobody waiting, the loop's exception
@@ -475,6 +454,22 @@ class AsyncioRegistrar(SelectorRegistrar):
                 "message": "rel: exception in a callback (nothing awaits rel_core.aio.dispatch())",
                 "exception": exc,
             })
+
+    def _carry_started(self) -> None:
+        """A TLS reader has decrypted bytes pending, and asyncio's loop will
+        not report its fd again (see ``Registrar._carry_tls``): a pass runs it
+        once what the next iteration finds ready (I/O, timers due) has run, as
+        the other registrars' next pass lists carried readers after the
+        poller's. A handle queued now would run before those: its first hop
+        only queues the pass behind them."""
+        loop = self._loop
+        if loop is not None:
+            loop.call_soon(self._queue_pass)
+
+    def _queue_pass(self) -> None:
+        loop = self._loop
+        if loop is not None:
+            loop.call_soon(self._pass)
 
     def _end(self) -> None:
         finish, self._finish = self._finish, None
@@ -566,7 +561,7 @@ class AsyncioRegistrar(SelectorRegistrar):
                 self._kmask.pop(fd, None)
                 self._drop_fd(fd, exc)
             self._sync_timer()
-            if self._calls or self._sigq:
+            if self._calls or self._sigq or self._carry:
                 loop.call_soon(self._pass)
 
     def _unbind(self) -> None:
@@ -855,7 +850,7 @@ class AsyncioRegistrar(SelectorRegistrar):
         loop = self._loop
         if loop is not None:  # made by initialize() in this thread: ours to touch
             self._sync_timer()
-            if self._calls or self._sigq:
+            if self._calls or self._sigq or self._carry:
                 loop.call_soon(self._pass)
 
     def close(self) -> None:

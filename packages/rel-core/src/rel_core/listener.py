@@ -78,6 +78,14 @@ def check_open(fd: int) -> None:
     _platform.check_watchable(fd)
 
 
+def is_tls(sock: Any) -> bool:
+    """Whether ``sock`` is an ``ssl.SSLSocket``, which may hold decrypted
+    bytes that no poller reports. Without the ssl module imported, nothing
+    can be one: no import, no cost."""
+    ssl = sys.modules.get("ssl")
+    return ssl is not None and isinstance(sock, ssl.SSLSocket)
+
+
 def seconds(delay: Any) -> float:
     """Validate a delay: a real number. An int stays an int (``timer.delay``
     reads back as given, as in rel 0.4.9.27), other numbers become floats. A
@@ -190,7 +198,7 @@ class SocketIO(_RunsOnceAfter):
     """
 
     __slots__ = ("registrar", "evtype", "kind", "sock", "fd", "subname", "cb", "args",
-                 "persist", "active", "internal", "ondrop", "_gen")
+                 "persist", "active", "internal", "ondrop", "_gen", "_tls")
 
     def __init__(self, registrar: Registrar, evtype: str, sock: FileLike, cb: Callable[..., Any],
                  *args: Any, arm: bool = True) -> None:
@@ -213,6 +221,9 @@ class SocketIO(_RunsOnceAfter):
         self.ondrop: Optional[Callable[[], Any]] = None
         self._gen = 0
         self._timer: Optional[Timer] = None
+        #: a reader of an ``ssl.SSLSocket``: the engine looks at its
+        #: ``pending()`` after each callback (bytes the kernel cannot see)
+        self._tls = evtype == "read" and is_tls(sock)
         if arm:
             self.add()
 

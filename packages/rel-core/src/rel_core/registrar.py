@@ -12,16 +12,25 @@ poller is one small module.
 How one iteration runs (``_run``), and the invariants it keeps:
 
 1. Wait in the poller for exactly as long as the next timer allows: forever when
-   there is none, 0 when a call is queued. Never sleep, never wake up for
-   nothing: an idle loop costs no CPU.
+   there is none, 0 when a call is queued or a TLS reader is carried (5.).
+   Never sleep, never wake up for nothing: an idle loop costs no CPU.
 2. Run the callbacks of the fds reported ready, then the timers due, then the
    signals delivered. A watcher deleted by an earlier callback of the same pass
-   does not run: each one is looked up when its turn comes.
+   does not run: each one is looked up when its turn comes. Every I/O
+   callback is called by ``_run_io``, whichever loop waits: the one place
+   that applies the return-value rules and the TLS rule.
 3. Callbacks run only here, in the thread that runs the loop, never inside
    another callback. A call from any other thread that changes the tables is
    queued for the loop thread and the loop woken through the waker.
 4. A callback's exception leaves the loop through ``loop()``/``dispatch()``; its
    watcher counts as having returned falsy, and the loop can be run again.
+5. What the kernel cannot see is the engine's to see: an ``ssl.SSLSocket``
+   holds bytes it has decrypted (a TLS record carries many messages; reading
+   part of it decrypts it all), and no poller reports its fd again until the
+   peer speaks. A read watcher on one whose callback leaves bytes
+   ``pending()`` is carried: the next pass lists it as ready, without a
+   wait, after the fds the poller reported (``_carry_tls``,
+   ``_with_carried``). Plain sockets pay one attribute test per callback.
 
 The poller primitive (what a subclass provides, all called in one thread at a
 time, from the loop thread while it runs):
@@ -121,6 +130,9 @@ class Registrar(IOTable):
         self._io: Dict[int, List[Optional[SocketIO]]] = {}  # {fd: [reader, writer, error watcher]}
         self._kmask: Dict[int, int] = {}  # {fd: interest mask given to the poller}
         self._io_count = 0  # armed user I/O watchers
+        # TLS readers whose socket holds decrypted bytes no poller reports:
+        # run again in the next pass without a wait (see _run_io). {watcher: None}
+        self._carry: Dict[SocketIO, None] = {}
         self._timers = TimerHeap()
         self.tick = 0
         self._want_bits = wants = (self._WANT_READ, self._WANT_WRITE, self._WANT_ERROR)
@@ -317,7 +329,7 @@ class Registrar(IOTable):
         dispatch() should go on. One function, and its names bound once, because
         this is the hottest code rel has: a pass costs no Python call of its own."""
         timers, io, signals = self._timers, self._io, self._signals
-        calls, sigq = self._calls, self._sigq
+        calls, sigq, carry = self._calls, self._sigq, self._carry
         want_r, want_w, want_e = self._ready_bits
         want_w_or_e = want_w | want_e
         run_io, wait, monotonic = self._run_io, self._poller_wait, time.monotonic
@@ -325,7 +337,7 @@ class Registrar(IOTable):
         probe = self._poller_probe
         idle = IDLE_AUDIT if self._FORGETS_CLOSED else None
         while True:
-            if not block or calls or sigq:
+            if not block or calls or sigq or carry:
                 timeout: Optional[float] = 0.0
             elif timers.live:
                 # The heap's top is the next deadline (it is never a cancelled
@@ -338,7 +350,9 @@ class Registrar(IOTable):
             else:
                 timeout = idle
             ready = wait(timeout)
-            if not ready and timeout is idle:
+            if carry:
+                ready = self._with_carried(ready)
+            elif not ready and timeout is idle:
                 self._audit_fds()  # a silent wait with no timer: anything closed under us?
             self.tick += 1
             if logs.verbose:
@@ -348,7 +362,8 @@ class Registrar(IOTable):
                 # this pass, whatever order the poller lists the waker in: a
                 # watcher deleted from another thread must not fire once more.
                 self._run_calls()
-            # The only place callbacks are called (invariants 2-4 of the module docstring).
+            # What is ready, in the poller's order; each watcher looked up
+            # when its turn comes (invariant 2), run by _run_io.
             for fd, bits in ready:
                 if keyed:
                     fd = fd.fd
@@ -358,16 +373,7 @@ class Registrar(IOTable):
                 if bits & want_r:
                     w = slot[read]
                     if w is not None and w.active:
-                        # _run_io(w), inlined: reading is what a loop mostly does.
-                        gen = w._gen
-                        try:
-                            keep = w.cb(*w.args)  # type: ignore[misc]
-                        except BaseException as exc:
-                            if not self._io_failed(w, gen, exc):
-                                raise
-                        else:
-                            if not keep and w._gen == gen and not w.persist and w.active:
-                                self._disarm_io(w)
+                        run_io(w)
                     elif probe is not None and slot[error] is not None:
                         bits = (bits & ~want_r) | probe(fd)
                 if bits & want_w_or_e:
@@ -401,17 +407,58 @@ class Registrar(IOTable):
             timer = timers.pop_due(now, mark) if timers.live and timers._heap[0][0] <= now else None
 
     def _run_io(self, w: SocketIO) -> None:
-        # _run() holds a copy of this for read watchers (a call saved per read):
-        # a change here belongs there too.
+        """Call I/O watcher ``w``'s callback: the one place rel does, whichever
+        loop waits (the passes of ``_run``, the asyncio registrar's handlers,
+        ``add(delay)``'s timer). A falsy return disarms ``w`` unless the
+        callback took control (its own ``add()``/``delete()``) or ``w`` is
+        persistent; an exception disarms it too and propagates (AbortBranch
+        excepted). A TLS reader left with decrypted bytes pending runs again
+        in the next pass (``_carry_tls``)."""
         gen = w._gen
         try:
             keep = w.cb(*w.args)  # type: ignore[misc]
         except BaseException as exc:
             if not self._io_failed(w, gen, exc):
                 raise
-            return
-        if not keep and w._gen == gen and not w.persist and w.active:
-            self._disarm_io(w)
+        else:
+            if not keep and w._gen == gen and not w.persist and w.active:
+                self._disarm_io(w)
+                return
+        if w._tls:
+            self._carry_tls(w)
+
+    def _carry_tls(self, w: SocketIO) -> None:
+        """After ``w``'s callback: if its SSLSocket still holds decrypted
+        bytes, the next pass runs it again without waiting. The kernel has
+        handed those bytes over already, so no poller would report the fd
+        again until the peer spoke: a feed whose messages arrived in one TLS
+        record would stall after the first. Costs one ``pending()`` per read
+        on a TLS socket, nothing on any other."""
+        if w.active and w not in self._carry and tls_pending(w):
+            if not self._carry:
+                self._carry_started()
+            self._carry[w] = None
+
+    def _carry_started(self) -> None:
+        """A TLS reader was carried to the next pass: a loop that does not
+        come back by itself is told here (the asyncio registrar's). The
+        passes of ``_run`` see ``_carry`` and do not wait."""
+
+    def _with_carried(self, ready: Any) -> Any:
+        """``ready`` and the carried TLS readers still armed with bytes
+        pending, as read-ready entries of the poller's own form (a reader
+        whose fd the poller reported readable too is not listed twice)."""
+        carried = list(self._carry)
+        self._carry.clear()
+        keyed, ready_r = self._REPORTS_KEYS, self._READY_READ
+        listed = {(key.fd if keyed else key) for key, bits in ready if bits & ready_r}
+        extra = []
+        for w in carried:
+            slot = self._io.get(w.fd)
+            if w.fd in listed or not w.active or slot is None or slot[READ] is not w or not tls_pending(w):
+                continue
+            extra.append((w if keyed else w.fd, ready_r))  # a SocketIO has .fd, as a key has
+        return list(ready) + extra if extra else ready
 
     def _io_failed(self, w: SocketIO, gen: int, exc: BaseException) -> bool:
         """``w``'s callback raised ``exc``. AbortBranch ends just that callback
@@ -452,6 +499,7 @@ class Registrar(IOTable):
         timers and signals stay."""
         self.log("abort")
         self._running = False
+        self._carry.clear()
         for slot in list(self._io.values()):
             for w in slot:
                 if w is not None and not w.internal:
@@ -514,6 +562,10 @@ class Registrar(IOTable):
                 sw.registrar = self
             old._sigs.move_to(self._sigs)  # routes and pending deliveries: no handler changes
             self._calls.extend(calls)
+            for w in old._carry:  # bytes pending in a TLS reader's socket: still due
+                if w.active:
+                    self._carry[w] = None
+            old._carry.clear()
             old._close_poller()
 
     def close(self) -> None:
@@ -533,3 +585,11 @@ class Registrar(IOTable):
         self._kmask.clear()
         self._waker.close()
         self._poller_close()
+
+
+def tls_pending(w: SocketIO) -> int:
+    """How many decrypted bytes TLS reader ``w``'s socket holds (0 once it is closed)."""
+    try:
+        return int(w.sock.pending())  # type: ignore[union-attr]
+    except (OSError, ValueError):  # closed under us: the tables find out
+        return 0

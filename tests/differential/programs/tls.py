@@ -1,0 +1,59 @@
+"""A read watcher on an ssl.SSLSocket whose peer sent 50 messages in one TLS
+record, then went quiet: reading 64 bytes a callback, how much arrives
+before a 2-second timer ends the loop. rel 0.4.9.27 gets the first read's 64
+bytes only (the rest sits decrypted in the socket, where no poller looks)."""
+
+import os
+import shutil
+import socket
+import ssl
+import subprocess
+import tempfile
+import threading
+
+import rel
+from _difftrace import out
+
+directory = tempfile.mkdtemp()
+cert, key = os.path.join(directory, "cert.pem"), os.path.join(directory, "key.pem")
+subprocess.run([shutil.which("openssl") or "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                "-days", "2", "-subj", "/CN=localhost", "-keyout", key, "-out", cert],
+               check=True, capture_output=True, timeout=60)
+server_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+server_ctx.load_cert_chain(cert, key)
+client_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+client_ctx.load_verify_locations(cert)
+
+listener = socket.create_server(("127.0.0.1", 0))
+accepted = []
+t = threading.Thread(target=lambda: accepted.append(
+    server_ctx.wrap_socket(listener.accept()[0], server_side=True)))
+t.start()
+client = client_ctx.wrap_socket(socket.create_connection(listener.getsockname()),
+                                server_hostname="localhost")
+t.join()
+server = accepted[0]
+expected = b"".join(b"m%02d:" % i + b"x" * 16 for i in range(50))
+server.sendall(expected)  # one write: one TLS record
+client.setblocking(False)
+got = bytearray()
+
+
+def on_read():
+    try:
+        got.extend(client.recv(64))
+    except ssl.SSLWantReadError:
+        pass
+    if len(got) >= len(expected):
+        rel.abort()
+    return True
+
+
+rel.read(client, on_read)
+rel.timeout(2, rel.abort)
+rel.dispatch()
+out("one_record_bytes_read", len(got))
+out("one_record_all_in_order", bytes(got) == expected)
+for s in (client, server, listener):
+    s.close()
+shutil.rmtree(directory)
