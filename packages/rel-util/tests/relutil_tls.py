@@ -84,9 +84,11 @@ def make_certs(directory: str) -> Certs:
     csr = os.path.join(directory, "cert.csr")
     ext = os.path.join(directory, "cert.ext")
     ec = ("-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes")
-    _openssl("req", "-x509", *ec, "-days", "1", "-subj", "/CN=rel test CA", "-keyout", ca_key, "-out", ca)
+    # What Python 3.13's strict verification (VERIFY_X509_STRICT) asks of an authority.
+    _openssl("req", "-x509", *ec, "-days", "1", "-subj", "/CN=rel test CA",
+             "-addext", "keyUsage=critical,keyCertSign,cRLSign", "-keyout", ca_key, "-out", ca)
     _openssl("req", "-new", *ec, "-subj", "/CN=localhost", "-keyout", key, "-out", csr)
-    # What Python 3.13's strict verification (VERIFY_X509_STRICT) asks of a leaf.
+    # ... and of a leaf.
     with open(ext, "w") as fh:
         fh.write("basicConstraints=critical,CA:FALSE\n"
                  "keyUsage=critical,digitalSignature,keyEncipherment\n"
