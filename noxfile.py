@@ -38,7 +38,7 @@ nox.needs_version = ">=2024.10.9"
 nox.options.default_venv_backend = "uv|venv"
 nox.options.sessions = [
     "lint", "types", "tests", "conformance", "windows", "integration", "compat", "differential",
-    "users", "redis", "build", "installs",
+    "users", "redis", "build", "installs", "docs",
 ]
 
 # Every Python of requires-python (>=3.9) that is still maintained or current.
@@ -356,6 +356,24 @@ def build(session: nox.Session) -> None:
 def installs(session: nox.Session) -> None:
     """Install from dist/ only, each way users do, each in a fresh venv (after build)."""
     session.run("python", os.path.join(ROOT, "tools", "check_installs.py"), *session.posargs)
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """The documentation site: HTML with warnings as errors, its doctests, every example run."""
+    install_local(session, *PACKAGES, editable=True)  # autodoc and warnings name the sources here
+    session.install("sphinx>=7", "furo>=2024.1", "myst-parser>=2", "matplotlib>=3.7", "trustme>=1",
+                    "redis>=5.0,<9", *WEBSOCKET_DEPS, *TEST_DEPS, *DEZ_DEPS)
+    session.install("--no-deps", DEZ)  # the server guide's example (--no-deps: keeps the registry's rel out)
+    apt_install(session, "dot", "graphviz")  # the engine diagram; without it, the hand-kept SVG
+    binary = apt_install(session, "redis-server", "redis-server")  # the two-process bus example
+    if binary:
+        session.env["REL_REDIS_SERVER"] = binary
+    src, out = os.path.join(ROOT, "docs"), os.path.join(ROOT, "docs", "_build")
+    strict = ["-W", "--keep-going", "-n", "-q", "-d", os.path.join(out, "doctrees")]
+    session.run("sphinx-build", *strict, "-b", "html", src, os.path.join(out, "html"))
+    session.run("sphinx-build", *strict, "-b", "doctest", src, os.path.join(out, "doctest"))
+    session.run("pytest", os.path.join(src, "tests"), *session.posargs)
 
 
 @nox.session(default=False)

@@ -17,7 +17,9 @@ Measuring alone (the ``'report'`` option) adds the loop's figures to
 ``report()`` and warns about nothing.
 
 Zero cost when off. Nothing in the loop tests whether debug is on, and this
-module is not imported unless ``REL_DEBUG`` is set or something asks for it.
+module is not imported unless ``REL_DEBUG`` is set or something asks for it
+(the facade imports it then). The engine does not import it either: once
+imported, it adds :func:`on_build` to the engine's ``BUILD_HOOKS``.
 Turning it on *substitutes* instrumented pieces on one registrar instance,
 and turning it off puts the originals back:
 
@@ -55,6 +57,7 @@ import time
 import traceback
 from typing import TYPE_CHECKING, Any, Callable, Deque, Dict, Optional, Tuple
 
+from . import registrar as _engine
 from .listener import Event, Signal, SocketIO, Timer
 from .logs import logger
 
@@ -168,9 +171,7 @@ def enable(threshold: Optional[float] = None, registrar: Optional[Registrar] = N
         threshold = float(threshold)
     request(debug=True, threshold=threshold)
     if registrar is None:
-        from . import rel as facade
-
-        registrar = facade._registrar()
+        registrar = _facade_registrar(build=True)
     assert _requested_threshold is not None
     return attach(registrar, _requested_threshold, warn=True)
 
@@ -184,12 +185,17 @@ def disable(registrar: Optional[Registrar] = None) -> None:
     _requested_threshold = None
     _requested_measure = False
     if registrar is None:
-        from . import rel as facade
-
-        registrar = facade.registrar
+        registrar = _facade_registrar(build=False)
     diag = diagnostics(registrar) if registrar is not None else None
     if diag is not None:
         diag.detach()
+
+
+def _facade_registrar(build: bool) -> Any:
+    """The facade's registrar (made first with ``build``), through the hook the
+    facade sets on the engine; None without one."""
+    provider = _engine.facade_registrar
+    return provider(build) if provider is not None else None
 
 
 def diagnostics(reg: Registrar) -> Optional[Diagnostics]:
@@ -721,3 +727,7 @@ def _watched_heap(cls: Any) -> type:
 
     watched = _WATCHED[cls] = type("Watched" + cls.__name__, (cls,), {"__slots__": (), "push": push})
     return watched
+
+
+if on_build not in _engine.BUILD_HOOKS:  # imported again (a test's reload): attached once
+    _engine.BUILD_HOOKS.append(on_build)

@@ -1,4 +1,4 @@
-"""The watchers: one class per kind of event, each armed on a :class:`Registrar`.
+"""The watchers: one class per kind of event, each armed on a registrar.
 
 * :class:`SocketIO` watches one fd for reading, writing or errors;
 * :class:`Timer` runs a callback after a delay;
@@ -9,6 +9,10 @@ A watcher's callback's return value decides what happens next, as in rel: truthy
 keeps an I/O watcher armed and re-arms a timer, falsy deletes it. A callback that
 calls ``add()`` or ``delete()`` on its own watcher has taken control, and its
 return value is then ignored. A callback that raises counts as falsy.
+
+What a watcher asks of its registrar, and all it asks, is :class:`WatcherHost`:
+this module knows no engine, so the engine (``registrar.py``) is built on it
+and not the other way round.
 """
 
 from __future__ import annotations
@@ -16,13 +20,10 @@ from __future__ import annotations
 import numbers
 import signal as _signal
 import sys
-from typing import TYPE_CHECKING, Any, Callable, Optional, Union
+from typing import Any, Callable, Optional, Protocol, Union
 
 from . import _platform
 from .logs import Basic
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .registrar import Registrar
 
 EV_TIMEOUT = 1
 EV_READ = 2
@@ -105,6 +106,37 @@ def seconds(delay: Any) -> float:
     return delay
 
 
+class WatcherHost(Protocol):
+    """The registrar as its watchers see it: the calls ``add()``, ``delete()``
+    and the rest make on the registrar they were made for
+    (:class:`~rel_core.registrar.Registrar` provides them). Each may be called
+    from any thread; the registrar applies it in its loop's thread."""
+
+    def _arm_io(self, w: SocketIO) -> None:
+        """Arm ``w`` (raise OSError, arming nothing, for an fd not open)."""
+
+    def _disarm_io(self, w: SocketIO) -> None:
+        """Disarm ``w`` (a no-op if it is not armed)."""
+
+    def _run_io(self, w: SocketIO) -> None:
+        """Call ``w``'s callback as the loop would (its return-value rules)."""
+
+    def _arm_timer(self, t: Timer, delay: float) -> None:
+        """Arm ``t`` to fire ``delay`` seconds from now (re-arm if armed)."""
+
+    def _cancel_timer(self, t: Timer) -> None:
+        """Disarm ``t`` (a no-op if it is not armed)."""
+
+    def _arm_signal(self, w: Signal) -> None:
+        """Start delivering ``w.sig`` to ``w``."""
+
+    def _disarm_signal(self, w: Signal) -> None:
+        """Stop delivering to ``w``; the last watcher of a signal puts its handler back."""
+
+    def _reset_signal(self, sig: int) -> None:
+        """Disarm every watcher of ``sig`` and put its handler from before rel back."""
+
+
 def _name(cb: Any) -> str:
     cb = getattr(cb, "__wrapped__", cb)  # debug mode's timing closure: name what it wraps
     owner = getattr(cb, "__self__", None)
@@ -121,7 +153,7 @@ class Timer(Basic):
 
     __slots__ = ("registrar", "cb", "args", "delay", "_seq", "_gen", "_intent")
 
-    def __init__(self, registrar: Registrar, delay: Optional[float], cb: Callable[..., Any],
+    def __init__(self, registrar: WatcherHost, delay: Optional[float], cb: Callable[..., Any],
                  *args: Any) -> None:
         _check_callable(cb)
         self.registrar = registrar
@@ -174,7 +206,7 @@ class _RunsOnceAfter(Basic):
     timer that calls ``_on_delay`` once, ``delay`` seconds from now (as rel)."""
 
     __slots__ = ("_timer",)
-    registrar: Registrar
+    registrar: WatcherHost
     _timer: Optional[Timer]
 
     def _run_once_after(self, delay: float) -> None:
@@ -200,7 +232,7 @@ class SocketIO(_RunsOnceAfter):
     __slots__ = ("registrar", "evtype", "kind", "sock", "fd", "subname", "cb", "args",
                  "persist", "active", "internal", "ondrop", "_gen", "_tls")
 
-    def __init__(self, registrar: Registrar, evtype: str, sock: FileLike, cb: Callable[..., Any],
+    def __init__(self, registrar: WatcherHost, evtype: str, sock: FileLike, cb: Callable[..., Any],
                  *args: Any, arm: bool = True) -> None:
         _check_callable(cb)
         if evtype not in KINDS:
@@ -279,7 +311,7 @@ class Signal(_RunsOnceAfter):
 
     __slots__ = ("registrar", "sig", "cb", "args", "active")
 
-    def __init__(self, registrar: Registrar, sig: int, cb: Callable[..., Any], *args: Any,
+    def __init__(self, registrar: WatcherHost, sig: int, cb: Callable[..., Any], *args: Any,
                  arm: bool = True) -> None:
         _check_callable(cb)
         if isinstance(sig, bool) or not isinstance(sig, int):
@@ -337,7 +369,7 @@ class Event:
     a persistent event.
     """
 
-    def __init__(self, registrar: Registrar, cb: Callable[..., Any], arg: Any = None,
+    def __init__(self, registrar: WatcherHost, cb: Callable[..., Any], arg: Any = None,
                  evtype: int = 0, handle: Any = None) -> None:
         _check_callable(cb)
         self.registrar = registrar

@@ -1,4 +1,4 @@
-"""``override()``: make ``import event`` (pyevent) give rel's facade.
+"""``override()``'s work: make ``import event`` (pyevent) give rel's facade.
 
 Old pyevent programs (dez, for one) call ``rel.override()`` once and then use
 ``event.read``, ``event.dispatch``... unchanged.
@@ -19,15 +19,15 @@ class FakeEventModule(types.ModuleType):
     """The module installed as ``event``: pyevent's names, rel's functions."""
 
 
-def override() -> None:
+def install(facade: types.ModuleType) -> None:
     """Install a module named ``event`` in ``sys.modules`` exposing pyevent's
-    names from rel. Idempotent."""
+    names from ``facade`` (rel's, which calls this as ``override()``).
+    Idempotent."""
     if isinstance(sys.modules.get("event"), FakeEventModule):
         return
-    from . import rel
-
-    fake = FakeEventModule("event", "pyevent's interface, provided by rel %s." % (rel.__version__,))
+    version = facade.__version__
+    fake = FakeEventModule("event", "pyevent's interface, provided by rel %s." % (version,))
     for name in PYEVENT_NAMES:
-        setattr(fake, name, getattr(rel, name))
-    fake.__version__ = rel.__version__  # type: ignore[attr-defined]
+        setattr(fake, name, getattr(facade, name))
+    fake.__version__ = version  # type: ignore[attr-defined]
     sys.modules["event"] = fake

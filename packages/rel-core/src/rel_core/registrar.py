@@ -59,8 +59,6 @@ time, from the loop thread while it runs):
 
 from __future__ import annotations
 
-import os
-import sys
 import time
 from typing import Any, Callable, Dict, List, Optional
 
@@ -85,6 +83,15 @@ MAX_WAIT = 24 * 3600.0
 IDLE_AUDIT = 10.0
 
 _loop_thread_only = loop_thread_only  # its name before calls.py
+
+#: Called with every new registrar, once it is complete: how add-ons attach
+#: to the engine without the engine importing them (diagnostics, debug.py,
+#: add theirs when imported). Add with ``BUILD_HOOKS.append(fn)``.
+BUILD_HOOKS: List[Callable[[Registrar], None]] = []
+#: The registrar of the process-wide facade, for add-ons that default to it:
+#: ``facade_registrar(build)`` returns it (made first with ``build``), or None.
+#: Set by the facade (rel.py), the top floor, so that nothing below imports it.
+facade_registrar: Optional[Callable[[bool], Optional[Registrar]]] = None
 
 # rel 0.4.9.27 slept SLEEP_SEC between polls (SLEEP_TURBO while writes were
 # pending). This engine blocks in the poller instead, so neither costs latency:
@@ -149,12 +156,8 @@ class Registrar(IOTable):
         # deque (never replaced), bound here.
         self._signals = self._sigs.watchers  # {signum: [Signal]}
         self._sigq = self._sigs.queue  # signals delivered, not yet handled
-        if "REL_DEBUG" in os.environ or "rel_core.debug" in sys.modules:
-            # Diagnostics may be wanted: they instrument this instance (see
-            # debug.py). Otherwise nothing of them is even imported.
-            from . import debug
-
-            debug.on_build(self)
+        for hook in BUILD_HOOKS:
+            hook(self)
 
     def _open_waker(self) -> None:
         """Give the loop its cross-thread wake-up: ``self._waker``, whose

@@ -14,6 +14,7 @@ The registrar is chosen on first use, or by :func:`initialize`, among the
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import threading
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence
@@ -24,8 +25,9 @@ from .errors import AbortBranch
 from .listener import (
     EV_PERSIST, EV_READ, EV_SIGNAL, EV_TIMEOUT, EV_WRITE, Event, FileLike, Signal, SocketIO, Timer,
 )
+from . import pyevent
+from . import registrar as _engine
 from .logs import log, logger, set_verbose, show
-from .pyevent import override
 from .registrar import Registrar, set_sleep, set_turbo
 
 __all__ = [
@@ -53,6 +55,32 @@ def _first_use() -> Registrar:
     initialize()
     assert registrar is not None
     return registrar
+
+
+def _provide(build: bool) -> Optional[Registrar]:
+    return _registrar() if build else registrar
+
+
+# The facade is the top floor: the engine's add-ons reach its registrar
+# through this hook, never by importing this module.
+_engine.facade_registrar = _provide
+
+
+def _debug_if_asked() -> None:
+    """``REL_DEBUG`` in the environment: bring in the diagnostics, which
+    attach to every registrar built from then on (see debug.py)."""
+    if "REL_DEBUG" in os.environ:
+        from . import debug  # noqa: F401 - imported for its build hook
+
+
+_debug_if_asked()
+
+
+def override() -> None:
+    """Install a module named ``event`` in ``sys.modules`` exposing pyevent's
+    names from rel, so that old pyevent programs run on rel unchanged.
+    Idempotent."""
+    pyevent.install(sys.modules[__name__])
 
 
 def initialize(methods: Optional[Sequence[str]] = None, options: Iterable[str] = ()) -> str:
@@ -83,6 +111,7 @@ def initialize(methods: Optional[Sequence[str]] = None, options: Iterable[str] =
         raise ValueError("unknown initialize() option(s) %s; known: %s" % (unknown, ", ".join(OPTIONS)))
     if "verbose" in options:
         set_verbose(True)
+    _debug_if_asked()
     diagnostics: Any = None
     if "debug" in options or "report" in options:
         from . import debug as diagnostics  # imported only when asked for

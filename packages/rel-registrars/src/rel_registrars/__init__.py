@@ -1,14 +1,14 @@
 """rel-registrars: one tuned rel registrar per OS poller.
 
-=========  ==========================================  =======================
-name       class                                       platforms
-=========  ==========================================  =======================
-epoll      :class:`~rel_registrars.epoll.EpollRegistrar`      Linux
-kqueue     :class:`~rel_registrars.kqueue.KqueueRegistrar`    macOS, the BSDs
-devpoll    :class:`~rel_registrars.devpoll.DevpollRegistrar`  Solaris, illumos
-poll       :class:`~rel_registrars.poll.PollRegistrar`        POSIX (not Windows)
-select     :class:`~rel_registrars.select.SelectRegistrar`    everywhere
-=========  ==========================================  =======================
+=========  ====================  ===================
+name       class                 platforms
+=========  ====================  ===================
+epoll      ``EpollRegistrar``    Linux
+kqueue     ``KqueueRegistrar``   macOS, the BSDs
+devpoll    ``DevpollRegistrar``  Solaris, illumos
+poll       ``PollRegistrar``     POSIX (not Windows)
+select     ``SelectRegistrar``   everywhere
+=========  ====================  ===================
 
 rel finds them through the ``rel.registrars`` entry points, by name::
 

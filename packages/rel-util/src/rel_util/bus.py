@@ -26,7 +26,8 @@ With :func:`loudListen` on (the default, as rel), an :func:`emit` or
 Across processes: :func:`connect` joins this process to a bus on a Redis
 server (``pip install "rel-util[redis]"``), after which the same functions
 reach every connected process; :func:`disconnect` makes the bus in-process
-again. See :mod:`rel_util.redis_bus` and rel-util's README for the rules.
+again. See :mod:`rel_util.redis_bus` and the bus guide of rel's documentation
+for the rules.
 """
 
 from __future__ import annotations

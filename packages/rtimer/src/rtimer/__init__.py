@@ -7,8 +7,8 @@ Run it as ``rtimer [seconds] [minutes] [hours] [update_increment]`` (see
 
     Timer(30).start()         # 30 seconds, then the alarm
 
-:class:`Timer` and :func:`timerCLI` are also rel 0.4.9.27's ``rel.tools.Timer``
-and ``rel.tools.timerCLI``. The code is meant to be read: :mod:`rtimer.timer`
+:class:`~rtimer.timer.Timer` and :func:`timerCLI` are also rel 0.4.9.27's
+``rel.tools.Timer`` and ``rel.tools.timerCLI``. The code is meant to be read: :mod:`rtimer.timer`
 is the worked example of rel's ``timeout``/``signal``/``dispatch``/``abort``.
 """
 
