@@ -253,10 +253,14 @@ def windows(session: nox.Session) -> None:
 
 @nox.session(python=PYTHONS)
 def integration(session: nox.Session) -> None:
-    """websocket-client's run_forever(dispatcher=rel) against a real server."""
+    """websocket-client's run_forever(dispatcher=rel) against a real server; and
+    BuffWriter on TLS sockets on every registrar (rel-util's own session has
+    only rel-core's)."""
     install_local(session, *PACKAGES)
     session.install(*TEST_DEPS, *WEBSOCKET_DEPS)
     session.run("pytest", os.path.join(ROOT, "packages", "rel-util", "integration"), *parallel("integration"),
+                *session.posargs)
+    session.run("pytest", os.path.join(ROOT, "packages", "rel-util", "tests", "test_buff_tls.py"),
                 *session.posargs)
 
 

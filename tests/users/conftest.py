@@ -5,12 +5,19 @@ See users_support.py for what the suite runs and how.
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 from typing import Iterator, List, Optional
 
 import pytest
 
 from users_support import Program
+
+# The TLS tests' certificates come from relutil_tls.py, beside rel-util's unit
+# tests (appended: this folder's own modules come first).
+sys.path.append(os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                             "packages", "rel-util", "tests"))
 
 
 @pytest.fixture

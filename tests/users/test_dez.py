@@ -28,8 +28,10 @@ from __future__ import annotations
 
 import signal
 import socket
+import sys
 import threading
 import urllib.request
+from pathlib import Path
 
 import pytest
 import websocket
@@ -37,6 +39,7 @@ import websocket
 from users_support import assert_clean_exit, command, free_port, keepalive_get, read_response
 
 HELLO = b"Aloha Des!!"
+PROGRAMS = Path(__file__).resolve().parent / "programs"
 
 
 def dez_sample(program, sample, port, function=None, name=None, stdin=None):
@@ -264,3 +267,78 @@ def test_get_url_sample_against_wsgi(wsgi, program):
     p.wait_output("200 OK")
     p.stop(signal.SIGINT)
     assert_clean_exit(p, 0)
+
+
+# -- TLS: dez's servers with certfile/keyfile, handshakes and I/O driven by rel --------------
+
+
+@pytest.fixture(scope="module")
+def certs(tmp_path_factory):
+    from relutil_tls import NO_OPENSSL, make_certs
+
+    if NO_OPENSSL:
+        pytest.skip(NO_OPENSSL)
+    return make_certs(str(tmp_path_factory.mktemp("tls")))
+
+
+def dez_tls(program, certs, kind):
+    port = free_port()
+    p = program([sys.executable, str(PROGRAMS / "dez_tls.py"), kind, str(port), certs.cert, certs.key],
+                name="dez_tls_" + kind)
+    p.wait_port(port)
+    return p, port
+
+
+def tls_connect(certs, port, timeout=10):
+    from relutil_tls import client_context
+
+    raw = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    return client_context(certs).wrap_socket(raw, server_hostname="localhost")
+
+
+def test_dez_tls_socket_daemon_echoes_over_tls(program, certs):
+    """A SocketDaemon with certfile/keyfile: three clients at once, each
+    handshaken by dez on rel's timers, each echoed byte for byte, a 1 MiB
+    payload included (many TLS records each way)."""
+    p, port = dez_tls(program, certs, "echo")
+    payloads = [b"hello over tls", bytes(range(97, 123)) * 40330, b"x" * 70000]  # 1 MiB and more
+    clients = [tls_connect(certs, port) for _ in payloads]
+    results = [None] * len(payloads)
+
+    def exchange(i):
+        sock, payload = clients[i], payloads[i]
+        got = bytearray()
+        sender = threading.Thread(target=sock.sendall, args=(payload,))
+        sender.start()  # dez echoes as it reads: read while sending
+        while len(got) < len(payload):
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            got += chunk
+        sender.join(10)
+        results[i] = bytes(got)
+
+    threads = [threading.Thread(target=exchange, args=(i,)) for i in range(len(payloads))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    for c in clients:
+        c.close()
+    assert [r == pl for r, pl in zip(results, payloads)] == [True] * len(payloads), repr(p)
+    stop_server(p)
+    assert "received: hello over tls\n" in p.stdout, repr(p)
+
+
+def test_dez_tls_https_daemon_answers_keepalive_gets(program, certs):
+    """An HTTPDaemon with certfile/keyfile: an HTTPS client that verifies
+    the certificate gets dez's hello world, ten times on one connection."""
+    p, port = dez_tls(program, certs, "https")
+    request = ("GET /index HTTP/1.1\r\nHost: localhost:%d\r\nConnection: keep-alive\r\n\r\n" % port).encode()
+    buf = bytearray()
+    with tls_connect(certs, port) as sock:
+        for _ in range(10):
+            sock.sendall(request)
+            status, headers, body = read_response(sock, buf)
+            assert (status, body) == (200, HELLO), repr(p)
+    stop_server(p)

@@ -17,7 +17,7 @@ import subprocess
 import sys
 import threading
 import time
-from typing import Callable, Iterator, List, Optional
+from typing import Callable, Iterator, List, Optional, Sequence
 
 import pytest
 import rel
@@ -25,6 +25,9 @@ import websocket
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 HARD_LIMIT = 180.0  # seconds; a blocked loop is killed with every thread's traceback
+# The TLS tests' certificates come from relutil_tls.py, beside rel-util's unit
+# tests (appended: this folder's own modules come first).
+sys.path.append(os.path.join(os.path.dirname(HERE), "tests"))
 
 
 def free_port() -> int:
@@ -34,18 +37,21 @@ def free_port() -> int:
 
 
 class EchoServer:
-    """The echo server subprocess: ``start()``, ``kill()``, ``url``."""
+    """The echo server subprocess (or another server ``script`` of this folder,
+    given the port and ``args``): ``start()``, ``kill()``, ``url``."""
 
-    def __init__(self) -> None:
+    def __init__(self, script: str = "echo_server.py", args: Sequence[str] = (), scheme: str = "ws") -> None:
         self.port = free_port()
-        self.url = "ws://127.0.0.1:%d/" % (self.port,)
+        self.url = "%s://127.0.0.1:%d/" % (scheme, self.port)
+        self.script = script
+        self.args = list(args)
         self.proc: Optional[subprocess.Popen] = None
 
     def start(self, timeout: float = 15.0) -> None:
         deadline = time.monotonic() + timeout
         while True:  # the port may still be held for a moment after a kill
             self.proc = subprocess.Popen(
-                [sys.executable, os.path.join(HERE, "echo_server.py"), str(self.port)],
+                [sys.executable, os.path.join(HERE, self.script), str(self.port), *self.args],
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
             )
             line = self._first_line(deadline)

@@ -19,6 +19,9 @@ from server import RedisServer, find_redis_server
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 HARD_LIMIT = 180.0
+# The TLS tests' certificates come from relutil_tls.py, beside rel-util's unit
+# tests (appended: this folder's own modules come first).
+sys.path.append(os.path.join(os.path.dirname(HERE), "tests"))
 
 
 @pytest.fixture(scope="session")
@@ -28,6 +31,25 @@ def redis_server() -> Iterator[RedisServer]:
         pytest.skip("REDIS TESTS SKIPPED: no redis-server on this machine (apt-get install redis-server, "
                     "or run `nox -s redis`, which installs it)")
     server = RedisServer(binary)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+@pytest.fixture(scope="session")
+def tls_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """A redis-server of its own that speaks TLS too, with a certificate
+    authority made for the session (``tls_url``; ``tls``: ca, cert, key)."""
+    from relutil_tls import NO_OPENSSL, make_certs
+
+    binary = find_redis_server()
+    if binary is None:
+        pytest.skip("REDIS TESTS SKIPPED: no redis-server on this machine")
+    if NO_OPENSSL:
+        pytest.skip(NO_OPENSSL)
+    server = RedisServer(binary, tls=tuple(make_certs(str(tmp_path_factory.mktemp("tls")))))
     server.start()
     try:
         yield server

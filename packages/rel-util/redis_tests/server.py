@@ -9,7 +9,8 @@ import socket
 import subprocess
 import tempfile
 import time
-from typing import Optional
+from typing import List, Optional, Tuple
+from urllib.parse import urlencode
 
 
 def find_redis_server() -> Optional[str]:
@@ -24,20 +25,37 @@ def free_port() -> int:
 
 
 class RedisServer:
-    """``start()``, ``stop()``, ``restart()``; ``url`` stays the same across restarts."""
+    """``start()``, ``stop()``, ``restart()``; ``url`` stays the same across restarts.
 
-    def __init__(self, binary: str) -> None:
+    With ``tls`` (a certificate authority's file, and a certificate and key it
+    signed), it also speaks TLS on ``tls_port`` (``tls_url``, which carries
+    redis-py's ``ssl_*`` parameters: the client presents that certificate too,
+    as Redis asks of its TLS clients by default, ``tls-auth-clients yes``).
+    """
+
+    def __init__(self, binary: str, tls: Optional[Tuple[str, str, str]] = None) -> None:
         self.binary = binary
         self.port = free_port()
         self.dir = tempfile.mkdtemp(prefix="rel-redis-")
         self.proc: Optional[subprocess.Popen] = None
         self.url = "redis://127.0.0.1:%d/0" % (self.port,)
+        self.tls = tls
+        self.tls_port = free_port() if tls else 0
+        if tls:
+            ca, cert, key = tls
+            self.tls_url = "rediss://127.0.0.1:%d/0?%s" % (self.tls_port, urlencode(
+                {"ssl_ca_certs": ca, "ssl_certfile": cert, "ssl_keyfile": key, "ssl_cert_reqs": "required"}))
 
     def start(self, timeout: float = 10.0) -> None:
+        tls: List[str] = []
+        if self.tls:
+            ca, cert, key = self.tls
+            tls = ["--tls-port", str(self.tls_port), "--tls-cert-file", cert, "--tls-key-file", key,
+                   "--tls-ca-cert-file", ca]
         self.proc = subprocess.Popen(
             [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", self.dir,
              "--save", "", "--appendonly", "no", "--daemonize", "no", "--loglevel", "warning",
-             "--logfile", os.path.join(self.dir, "redis.log")],
+             "--logfile", os.path.join(self.dir, "redis.log"), *tls],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -56,6 +56,17 @@ def publish(url: str, ns: str, count: str, channels: str) -> None:
     finish()
 
 
+def emit_texts(url: str, ns: str, channel: str, count: str, repeat: str) -> None:
+    """Emit ``count`` texts on ``channel`` ("000" repeated ``repeat`` times, then
+    "001"...), then leave (which flushes)."""
+    bus.connect(url, namespace=ns)
+    for i in range(int(count)):
+        bus.emit(channel, "%03d" % i * int(repeat))
+    bus.disconnect()
+    say("done")
+    finish()
+
+
 def answer(url: str, ns: str, channel: str, delay: str = "0") -> None:
     """Answer asks on ``channel`` with twice the number (after ``delay`` s, blocking)."""
     def double(x: int) -> int:

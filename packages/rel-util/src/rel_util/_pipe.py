@@ -21,6 +21,7 @@ import rel_core as rel
 from redis.exceptions import ResponseError
 
 from . import _resp
+from .buff import _would_block
 
 
 #: a write buffer this big is sent at once, not at the end of the loop pass
@@ -146,12 +147,16 @@ class Pipe:
                 pipe.reading.add()
 
     def _send(self) -> None:
+        # On TLS, a send refused with want-write may have handed part of the
+        # buffer to OpenSSL already: the retry must offer the same bytes
+        # again, and it does (the buffer only loses its head once sent, and
+        # what was added since lies after; CPython sets
+        # SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER, so the bytearray may move).
         try:
             sent = self.sock.send(self.buf)
-        except (BlockingIOError, InterruptedError):
-            return
         except OSError as exc:
-            self.on_lost("write failed: %s" % (exc,))
+            if not _would_block(exc):  # would-block, interrupted, SSL's want-read/write: not yet
+                self.on_lost("write failed: %s" % (exc,))
             return
         del self.buf[:sent]  # O(1): bytearray drops its head in place
 
@@ -166,11 +171,13 @@ class Pipe:
             return False
 
     def _readable(self) -> bool:
+        # On TLS, bytes already decrypted but left in the SSLSocket (pending())
+        # wake no poller: rel runs this watcher again while there are some.
         try:
             data = self.sock.recv(_resp.READ_SIZE)
-        except (BlockingIOError, InterruptedError):
-            return True
         except OSError as exc:
+            if _would_block(exc):  # and SSL's want-read: part of a record came, not all
+                return True
             self.on_lost("read failed: %s" % (exc,))
             return False
         if not data:
@@ -207,17 +214,24 @@ class Pipe:
             left = deadline - time.monotonic()
             if left <= 0:
                 return False
+            # TLS: decrypted bytes waiting in the SSLSocket are no news to select().
+            waiting = read and self.pending()
             try:
                 r, w, _ = select.select([self.sock] if read else [], [self.sock] if self.buf else [], [],
-                                        left)
+                                        0 if waiting else left)
             except (OSError, ValueError):
                 return False
             if w:
                 with self.lock:
                     self._send()
-            if r and not self._readable():
+            if (r or waiting) and not self._readable():
                 return False
         return until()
+
+    def pending(self) -> int:
+        """Bytes decrypted and waiting in the socket (TLS); 0 for a plain socket."""
+        pending = getattr(self.sock, "pending", None)
+        return pending() if pending is not None else 0
 
     def close(self) -> None:
         self.closed = True

@@ -14,8 +14,21 @@ The contract:
   :data:`CHUNK` bytes and returns how many it sent, as ``socket.send`` does
   (``None`` counts as "all of it"). It may send part of a chunk: the rest is
   sent next, nothing is lost or reordered. ``BlockingIOError``,
-  ``InterruptedError`` and SSL's want-read/want-write mean "nothing sent,
-  try again when writable".
+  ``InterruptedError`` (or an ``OSError`` with errno ``EAGAIN``,
+  ``EWOULDBLOCK`` or ``EINTR``) and SSL's want-read/want-write
+  (``ssl.SSLWantReadError``/``SSLWantWriteError``, or an ``ssl.SSLError``
+  whose errno is ``SSL_ERROR_WANT_READ``/``SSL_ERROR_WANT_WRITE``) mean
+  "nothing sent, try again when writable".
+* TLS: on a non-blocking ``ssl.SSLSocket``, a send that raised want-write
+  may have handed part of the chunk to OpenSSL already, which then requires
+  the retry to offer the same bytes (CPython sets
+  SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER, so they may move; a shorter buffer
+  is OpenSSL's "bad length" error, other bytes would be sent silently). The
+  writer does: after "try again" it offers the same chunk (the same view of
+  the same data, from the same position), whatever was queued meanwhile.
+  A want-read on a write (TLS renegotiation, a handshake left to the first
+  write) is retried each time the socket is writable, which it is at once:
+  the retries spin until the peer's bytes arrive.
 * Cost: O(N) for N bytes. Chunks are memoryview slices of the caller's data
   (an O(1) view, never a copy of the rest). ``bytes`` and read-only buffers
   are queued as they are; a ``str`` is encoded to UTF-8 and a mutable buffer
@@ -85,7 +98,7 @@ import os
 import sys
 import threading
 import weakref
-from errno import EBADF
+from errno import EAGAIN, EBADF, EINTR, EWOULDBLOCK
 from typing import TYPE_CHECKING, Any, Callable, Deque, Dict, MutableMapping, Optional
 
 import rel_core as rel
@@ -133,12 +146,23 @@ def _fileno(sock: Any) -> int:
         return -1
 
 
+# errnos of "try again" (an OSError made without the constructor's mapping to
+# BlockingIOError/InterruptedError, as some wrappers raise them)
+_AGAIN = frozenset((EAGAIN, EWOULDBLOCK, EINTR))
+
+
 def _would_block(exc: BaseException) -> bool:
-    """Whether the sender's exception means "nothing sent, not an error"."""
+    """Whether the sender's exception means "nothing sent yet, not an error":
+    would-block and interrupted, and SSL's want-read and want-write, as their
+    own classes or as an ``ssl.SSLError`` carrying OpenSSL's code."""
     if isinstance(exc, (BlockingIOError, InterruptedError)):
         return True
     ssl = sys.modules.get("ssl")  # no SSL socket exists unless ssl is imported
-    return ssl is not None and isinstance(exc, (ssl.SSLWantWriteError, ssl.SSLWantReadError))
+    if ssl is not None and isinstance(exc, ssl.SSLError):
+        # An SSLError's errno is OpenSSL's SSL_ERROR_* code, not errno's.
+        return isinstance(exc, (ssl.SSLWantWriteError, ssl.SSLWantReadError)) or (
+            exc.errno in (ssl.SSL_ERROR_WANT_WRITE, ssl.SSL_ERROR_WANT_READ))
+    return isinstance(exc, OSError) and exc.errno in _AGAIN
 
 
 def _as_view(data: Any) -> memoryview:

@@ -67,7 +67,10 @@ class Link:
             raise ValueError("queue_limit must be >= 0, not %r" % (queue_limit,))
         try:
             pool = redis.ConnectionPool.from_url(url, socket_connect_timeout=connect_timeout, protocol=2)
-        except ValueError as exc:
+            # A query parameter redis-py does not know (a misspelt ssl_ca_certs, say)
+            # or a bad ssl_cert_reqs fails only here, where a connection is made.
+            pool.connection_class(**pool.connection_kwargs)
+        except (ValueError, TypeError, redis.RedisError) as exc:
             raise ValueError("rel bus: bad Redis URL %r: %s" % (url, exc)) from None
         self.url = url
         self.connect_timeout = connect_timeout
