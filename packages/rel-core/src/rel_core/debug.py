@@ -19,7 +19,7 @@ Measuring alone (the ``'report'`` option) adds the loop's figures to
 Zero cost when off. Nothing in the loop tests whether debug is on, and this
 module is not imported unless ``REL_DEBUG`` is set or something asks for it
 (the facade imports it then). The engine does not import it either: once
-imported, it adds :func:`on_build` to the engine's ``BUILD_HOOKS``.
+imported, it adds ``on_build()`` to the engine's ``BUILD_HOOKS``.
 Turning it on *substitutes* instrumented pieces on one registrar instance,
 and turning it off puts the originals back:
 
