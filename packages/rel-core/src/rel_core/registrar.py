@@ -231,6 +231,34 @@ class Registrar(IOTable):
         if t._gen == gen:
             t._intent = None
 
+    def _move_timer(self, t: Timer, deadline: float) -> None:
+        """Arm ``t`` for ``deadline`` (``time.monotonic()``), wherever it was:
+        ``Timer.expiration`` written. As :meth:`_arm_timer`, with the deadline
+        given instead of a delay."""
+        if self._owner == _get_ident():
+            self._timers.push(t, deadline)
+            t._intent = None
+            return
+        t._intent = True
+        try:
+            self._arm_timer_at(t, deadline, t._gen)
+        except BaseException:
+            t._intent = None
+            raise
+
+    def _timer_deadline(self, t: Timer) -> Optional[float]:
+        """``t``'s deadline as its caller sees it (``Timer.expiration``): an arm
+        or a delete made from another thread and not yet applied counts."""
+        intent = t._intent
+        if intent is False:
+            return None
+        if intent:
+            for method, args in reversed(list(self._calls)):
+                if args and args[0] is t and method.__name__ == "_arm_timer_at":
+                    return args[1]  # type: ignore[no-any-return]
+            # applied meanwhile: the heap has it
+        return self._timers.deadline_of(t)
+
     # -- signals (see signals.py) -------------------------------------------------------
     # Under our lock, so that a switch of registrar (which holds it) is either
     # done, and the call forwarded, or not begun.
@@ -505,7 +533,7 @@ class Registrar(IOTable):
                 try:
                     self._arm_io_here(w)
                 except OSError as exc:  # its fd was closed meanwhile
-                    logger.warning("rel: dropped %r while switching registrar: %s", w, exc)
+                    logger.warning("rel: dropped %r (fd %d) while switching registrar: %s", w, w.fd, exc)
             for deadline, t in sorted(timers, key=lambda e: (e[0], e[1]._seq)):
                 t.registrar = self
                 t._seq = None  # its entry belongs to the old heap
