@@ -61,7 +61,7 @@ DISTS: Tuple[Dist, ...] = (
     # The compatibility package owns the `rel/` files and the `rtimer` script that
     # rel 0.4.9.27 owned, so that `pip install -U rel` leaves both in place (DESIGN.md, Layout).
     Dist("rel", "rel", ("rel-core", "rel-registrars", "rel-util", "rtimer"),
-         ("__init__", "_version", "rel", "listener", "registrar", "errors", "util", "buff", "tools"),
+         ("__init__", "_version", "rel", "listener", "registrar", "errors", "util", "buff", "tools", "test"),
          RTIMER_SCRIPT),
 )
 BY_NAME = {d.name: d for d in DISTS}

@@ -5,6 +5,8 @@ names (see ``deviations.py``):
 
 * ``surface:<path>`` for a name (``surface:rel.util.log``), a class method
   (``surface:rel.listener.Event.add``) or a module that differs;
+* ``surface:module:<module>`` for a module of the installed package, missing
+  from ours or added by ours (``surface:module:rel.test``);
 * ``trace:<program>:<key>`` for a line of a program's trace
   (``trace:timers:equal_deadlines``).
 
@@ -167,8 +169,9 @@ def describe_problem(orig: dict, ours: Optional[dict]) -> Optional[str]:
 
 
 def surface_differences(orig: dict, ours: dict) -> Dict[str, str]:
-    """{id: what differs} over both import modes; a name counts once."""
-    found: Dict[str, str] = {}
+    """{id: what differs} over both import modes and the modules shipped; a
+    name counts once."""
+    found: Dict[str, str] = module_differences(orig, ours)
     for mode in ("plain", "direct"):
         mine = ours[mode]
         for path, desc in orig[mode].items():
@@ -185,6 +188,20 @@ def surface_differences(orig: dict, ours: dict) -> Dict[str, str]:
                     problem = signature_problem(sig, theirs[meth])
                 if problem:
                     found.setdefault("surface:%s.%s" % (path, meth), "%s (%s)" % (problem, mode))
+    return found
+
+
+def module_differences(orig: dict, ours: dict) -> Dict[str, str]:
+    """{``surface:module:rel.x``: what differs}: a module of the original's
+    package that ours lacks, or a public module ours adds (a module is
+    surface: ``python -m rel.test`` is how rel's documentation runs its tests)."""
+    found: Dict[str, str] = {}
+    theirs, mine = orig.get("modules", {}), ours.get("modules", {})
+    for name in sorted(set(theirs) - set(mine)):
+        found["surface:module:" + name] = "module missing: the original's wheel ships %s" % (name,)
+    for name in sorted(set(mine) - set(theirs)):
+        if not name.rsplit(".", 1)[-1].startswith("_"):
+            found["surface:module:" + name] = "a module the original's wheel does not ship: %s" % (name,)
     return found
 
 

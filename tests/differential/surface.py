@@ -6,7 +6,10 @@ two dumps. Two ways in, as users have them:
 * ``plain``: a fresh ``import rel``, then every submodule that import bound as an
   attribute (dez calls ``rel.util.log()`` after a plain ``import rel``);
 * ``direct``: for each of the original's submodules, a fresh interpreter that
-  imports it by its path (``import rel.tools``) and dumps it.
+  imports it by its path (``import rel.tools``) and dumps it;
+* ``modules``: the modules the installed ``rel`` package holds (its files, as
+  the wheel put them there: ``rel/test.py`` is ``rel.test``), so that a module
+  missing is found the way a missing name is.
 
 A path (``rel.listener.Timer.add``) maps to a descriptor: ``module``, ``class``
 (with its call signature and its public methods), ``callable`` (with its
@@ -26,8 +29,8 @@ import sys
 import types
 
 # The original's submodules, every one a user can import (rel.test, its own test
-# suite, calls override() and unittest at import: not a module to import).
-SUBMODULES = ["rel", "listener", "registrar", "errors", "util", "buff", "tools", "version"]
+# suite, calls override() at import: harmless in an interpreter of its own).
+SUBMODULES = ["rel", "listener", "registrar", "errors", "util", "buff", "tools", "version", "test"]
 SCALARS = (bool, int, float, type(None))
 
 
@@ -99,11 +102,22 @@ def direct(sub):
     return out
 
 
+def modules():
+    """``{"rel.<name>": {"kind": "module"}}`` for each module file of the
+    installed package (private ones too: the comparison decides)."""
+    import pkgutil
+
+    import rel
+
+    return {"rel." + m.name: {"kind": "module", "name": "rel." + m.name}
+            for m in pkgutil.iter_modules(rel.__path__)}
+
+
 def main():
     if len(sys.argv) == 3 and sys.argv[1] == "--direct":
         json.dump(direct(sys.argv[2]), sys.stdout)
         return
-    result = {"plain": plain(), "direct": {}}
+    result = {"plain": plain(), "direct": {}, "modules": modules()}
     for sub in SUBMODULES:
         proc = subprocess.run([sys.executable, __file__, "--direct", sub],
                               capture_output=True, text=True, check=True, timeout=120)

@@ -77,3 +77,11 @@ def test_trace_lines_are_named_by_their_key():
     assert found["trace:p:b"] == "- b: 2\n+ b: 3"
     assert list(compare.trace_differences("p", ["a: 1"], ["a: 1", "extra: x"])) == ["trace:p:extra"]
     assert compare.trace_differences("p", ["a: 1"], ["a: 1"]) == {}
+
+
+def test_a_module_missing_or_added_is_a_difference():
+    orig = {"modules": {"rel.rel": {}, "rel.test": {}, "rel.tools": {}}}
+    ours = {"modules": {"rel.rel": {}, "rel.tools": {}, "rel._live": {}, "rel.extra": {}}}
+    found = compare.module_differences(orig, ours)
+    assert sorted(found) == ["surface:module:rel.extra", "surface:module:rel.test"]
+    assert compare.module_differences(orig, {"modules": dict(orig["modules"], **{"rel._x": {}})}) == {}

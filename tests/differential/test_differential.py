@@ -26,6 +26,7 @@ def test_the_original_was_really_read(results):
         assert path in orig["plain"] or path in orig["direct"], path
     assert orig["plain"]["rel.util"]["kind"] == "module"  # bound by a plain import
     assert len(orig["direct"]) > 100
+    assert {"rel.rel", "rel.test", "rel.tools"} <= set(orig["modules"])  # the wheel's modules were read
 
 
 def test_every_surface_difference_is_listed(results, differences):

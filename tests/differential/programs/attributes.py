@@ -5,7 +5,7 @@ import socket
 
 import rel
 from rel.buff import BuffWriter
-from _difftrace import out
+from _difftrace import out, pending
 
 # every attribute rel 0.4.9.27's objects set, by class
 ORIGINAL = {
@@ -49,3 +49,29 @@ out("buffwriter_values", bw.sock is b)
 for x in (t, r, w, e, s, ev):
     x.delete()
 bw.release()
+
+# -- attributes users write: babyweb's cron (Rule.start) arms its timer, sets the
+# next period in ``delay`` and fast-forwards with ``timer.expiration -= ff``.
+import time  # noqa: E402
+
+from _difftrace import dispatch  # noqa: E402
+
+t2 = rel.timeout(None, cb)
+out("expiration_before_add", t2.expiration)
+t2.add(10)
+out("expiration_after_add", type(t2.expiration).__name__, abs(t2.expiration - (time.monotonic() + 10)) < 1)
+t2.expiration -= 9.5
+out("expiration_moved", abs(t2.expiration - (time.monotonic() + 0.5)) < 0.4, pending(t2))
+t2.delete()
+out("expiration_after_delete", t2.expiration)
+order = []
+early = rel.timeout(30, lambda: order.append("early"))
+early.expiration -= 29.8
+rel.timeout(0.5, lambda: order.append("plain"))
+late = rel.timeout(0.05, lambda: order.append("late"))
+late.expiration += 1.2
+periodic = rel.timeout(0.05, lambda: order.append("periodic") or order.count("periodic") < 3)
+periodic.delay = 0.8  # the next periods: after "plain" (0.85 s), after "late" (1.65 s)
+dispatch(rel, "expiration_dispatch")
+out("expiration_order", order)
+out("expiration_after_fire", early.expiration is None, pending(early))

@@ -500,13 +500,19 @@ class AsyncioRegistrar(SelectorRegistrar):
         self._timer_due = due
         self._timer_handle = loop.call_at(loop.time() + (due - time.monotonic()), self._on_timer)
 
-    def _arm_timer(self, t: Timer, delay: float) -> None:
+    def _move_timer(self, t: Timer, deadline: float) -> None:
         self._attach()
-        super()._arm_timer(t, delay)
+        super()._move_timer(t, deadline)
         if not self._in_pass:
-            with self._lock:
-                if self._owner is None or self._owner == _get_ident():
-                    self._sync_timer()
+            self._sync_timer_here()
+
+    def _sync_timer_here(self) -> None:
+        """A timer armed outside a pass: the call_at handle placed again, by
+        the loop's thread or while no loop runs (a call queued from another
+        thread is applied in a pass, whose end places it)."""
+        with self._lock:
+            if self._owner is None or self._owner == _get_ident():
+                self._sync_timer()
 
     # -- which loop -----------------------------------------------------------------------
     # The base engine queues a call from another thread while ``_owner`` names

@@ -124,6 +124,12 @@ class WatcherHost(Protocol):
     def _arm_timer(self, t: Timer, delay: float) -> None:
         """Arm ``t`` to fire ``delay`` seconds from now (re-arm if armed)."""
 
+    def _move_timer(self, t: Timer, deadline: float) -> None:
+        """Arm ``t`` for ``deadline`` on ``time.monotonic()`` (``expiration`` written)."""
+
+    def _timer_deadline(self, t: Timer) -> Optional[float]:
+        """``t``'s deadline as its caller sees it, or None when it is not armed."""
+
     def _cancel_timer(self, t: Timer) -> None:
         """Disarm ``t`` (a no-op if it is not armed)."""
 
@@ -138,10 +144,13 @@ class WatcherHost(Protocol):
 
 
 def _name(cb: Any) -> str:
+    """The callback's name as rel 0.4.9.27's reprs show it: ``__name__`` alone,
+    a bound method's too (its owner-class branch tested ``im_class``, which no
+    Python 3 method has). A callable without a name (a ``functools.partial``)
+    or a dereferenced watcher's None made its repr raise: ours shows the
+    callable's own repr instead."""
     cb = getattr(cb, "__wrapped__", cb)  # debug mode's timing closure: name what it wraps
-    owner = getattr(cb, "__self__", None)
-    name = getattr(cb, "__name__", repr(cb))
-    return "%s.%s" % (type(owner).__name__, name) if owner is not None else name
+    return getattr(cb, "__name__", None) or repr(cb)
 
 
 class Timer(Basic):
@@ -199,6 +208,37 @@ class Timer(Basic):
         ``add()`` made from another thread: the caller's own call counts)."""
         intent = self._intent
         return self._seq is not None if intent is None else intent
+
+    # Users read and write it (babyweb's cron fast-forwards a schedule with
+    # ``timer.expiration -= ff``). Read from the heap entry, not kept on the
+    # timer, so that arming costs nothing more.
+    @property
+    def expiration(self) -> Optional[float]:
+        """When the timer fires, on ``time.monotonic()``'s clock (as rel
+        0.4.9.27); None while it is not armed (before its first ``add()``,
+        after ``delete()``, and once it fired unless its callback re-armed it).
+
+        Writing it moves the timer to that deadline (earlier or later), arming
+        it if it was not; writing None deletes it. Its callback's truthy return
+        then re-arms it ``delay`` seconds after it ran, as usual, so a timer
+        that never had a delay cannot be given one (ValueError)."""
+        return self.registrar._timer_deadline(self)
+
+    @expiration.setter
+    def expiration(self, deadline: Optional[float]) -> None:
+        if deadline is None:
+            self.delete()
+            return
+        try:
+            deadline = seconds(deadline)
+        except (TypeError, ValueError) as exc:
+            raise type(exc)(str(exc).replace("delay must be a number of seconds",
+                                             "expiration must be a time.monotonic() time")) from None
+        if self.delay is None:
+            raise ValueError("this timer never had a delay (it would not know when to fire "
+                             "again): arm it with add(delay) before setting its expiration")
+        self._gen += 1
+        self.registrar._move_timer(self, deadline)
 
 
 class _RunsOnceAfter(Basic):
@@ -260,7 +300,7 @@ class SocketIO(_RunsOnceAfter):
             self.add()
 
     def __repr__(self) -> str:
-        return '<SocketIO Object | %s | Callback:"%s">' % (self.subname, _name(self.cb))
+        return '<SocketIO Object | Callback:"%s">' % (_name(self.cb),)
 
     def persistent(self) -> None:
         """Keep the watcher armed whatever its callback returns."""
@@ -329,7 +369,7 @@ class Signal(_RunsOnceAfter):
             self.add()
 
     def __repr__(self) -> str:
-        return '<Signal Object | %s | Callback:"%s">' % (self.sig, _name(self.cb))
+        return '<Signal Object | Callback:"%s">' % (_name(self.cb),)
 
     def add(self, delay: Optional[float] = None) -> None:
         """Start handling the signal. With ``delay``, also run the callback once
@@ -389,7 +429,9 @@ class Event:
                 self.children.append(child)
 
     def __repr__(self) -> str:
-        return "<Event Object | evtype %d | Callback:\"%s\">" % (self.evtype, _name(self.callback))
+        # rel 0.4.9.27's Event had no repr of its own: object's, under the
+        # name users import it by.
+        return "<rel.listener.Event object at %#x>" % (id(self),)
 
     def add(self, delay: Optional[float] = None) -> None:
         """Arm the event; with ``delay`` (seconds), also time it out then."""

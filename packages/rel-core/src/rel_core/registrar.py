@@ -220,13 +220,18 @@ class Registrar(IOTable):
     # is on its way, False: a delete), so the caller sees its own call at once.
     # Queued, a timer's calls fold into one: its latest (calls.py).
     def _arm_timer(self, t: Timer, delay: float) -> None:
+        self._move_timer(t, time.monotonic() + delay)  # measured from the caller's call
+
+    def _move_timer(self, t: Timer, deadline: float) -> None:
+        """Arm ``t`` for ``deadline`` (on ``time.monotonic()``), wherever it
+        was: ``add()``, and ``Timer.expiration`` written."""
         if self._owner == _get_ident():  # the loop's own thread: _arm_timer_at, without its wrapper
-            self._timers.push(t, time.monotonic() + delay)
+            self._timers.push(t, deadline)
             t._intent = None
             return
         t._intent = True
         try:
-            self._arm_timer_at(t, time.monotonic() + delay, t._gen)  # measured from the caller's call
+            self._arm_timer_at(t, deadline, t._gen)
         except BaseException:
             t._intent = None
             raise
@@ -250,6 +255,22 @@ class Registrar(IOTable):
         self._timers.cancel(t)
         if t._gen == gen:
             t._intent = None
+
+    def _timer_deadline(self, t: Timer) -> Optional[float]:
+        """``t``'s deadline as its caller sees it (``Timer.expiration``): an arm
+        or a delete made from another thread and not yet applied counts."""
+        intent = t._intent
+        if intent is False:
+            return None
+        if intent:
+            # A timer's queued calls fold into one item (calls.py), which the
+            # loop may be taking meanwhile: read a copy of it.
+            for item in reversed(list(self._calls)):
+                for method, args in item[:1]:
+                    if args and args[0] is t and method.__name__ == "_arm_timer_at":
+                        return args[1]  # type: ignore[no-any-return]
+            # applied meanwhile: the heap has it
+        return self._timers.deadline_of(t)
 
     # -- signals (see signals.py) -------------------------------------------------------
     # Under our lock, so that a switch of registrar (which holds it) is either
@@ -561,7 +582,7 @@ class Registrar(IOTable):
                 try:
                     self._arm_io_here(w)
                 except OSError as exc:  # its fd was closed meanwhile
-                    logger.warning("rel: dropped %r while switching registrar: %s", w, exc)
+                    logger.warning("rel: dropped %r (fd %d) while switching registrar: %s", w, w.fd, exc)
             for deadline, t in sorted(timers, key=lambda e: (e[0], e[1]._seq)):
                 t.registrar = self
                 t._seq = None  # its entry belongs to the old heap

@@ -89,6 +89,18 @@ class TimerHeap:
         """The earliest live deadline, or None when no timer is armed."""
         return self._heap[0][0] if self._heap else None
 
+    def deadline_of(self, timer: Any) -> Optional[float]:
+        """``timer``'s deadline, or None when it is not armed here. O(n): for
+        users reading ``Timer.expiration``, never for the loop. Safe from
+        another thread (it reads a copy of the heap)."""
+        seq = timer._seq
+        if seq is None:
+            return None
+        for deadline, s, t in list(self._heap):
+            if s == seq and t is timer:
+                return deadline
+        return None
+
     def mark(self) -> int:
         """A sequence number no entry armed from now on can be below."""
         return next(self._seq)
