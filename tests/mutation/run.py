@@ -59,6 +59,10 @@ SUITES: Dict[str, Tuple[str, str]] = {
 MODULES: Dict[str, Tuple[str, str]] = {
     "registrar": ("packages/rel-core/src/rel_core/registrar.py", "core"),
     "iotable": ("packages/rel-core/src/rel_core/iotable.py", "core"),
+    "timertable": ("packages/rel-core/src/rel_core/timertable.py", "core"),
+    "signaltable": ("packages/rel-core/src/rel_core/signaltable.py", "core"),
+    "tlscarry": ("packages/rel-core/src/rel_core/tlscarry.py", "core"),
+    "switching": ("packages/rel-core/src/rel_core/switching.py", "core"),
     "calls": ("packages/rel-core/src/rel_core/calls.py", "core"),
     "signals": ("packages/rel-core/src/rel_core/signals.py", "core"),
     "listener": ("packages/rel-core/src/rel_core/listener.py", "core"),

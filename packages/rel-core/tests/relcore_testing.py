@@ -7,10 +7,12 @@ import os
 import sys
 import threading
 import time
+import types
 from typing import Any, Callable, List, Optional, Tuple
 
 import pytest
 
+import rel_core.timertable  # noqa: F401 - one of CLOCK_MODULES
 from rel_core.registrar import Registrar
 
 
@@ -25,6 +27,26 @@ POSIX_FDS_REASON = ("POSIX fds (a pipe, os.dup2 onto a socket's number): on Wind
                     "watches sockets only; test_platform.py checks that it refuses the rest")
 #: for the tests built on POSIX fds
 posix_fds = pytest.mark.skipif(WINDOWS, reason=POSIX_FDS_REASON)
+
+#: the engine's modules that read its clock (their ``time.monotonic``): a
+#: test that fakes the clock replaces ``time`` in each of them
+CLOCK_MODULES = ("rel_core.registrar", "rel_core.timertable")
+
+
+def fake_engine_clock(monkeypatch: Any, monotonic: Callable[[], float]) -> Callable[[], None]:
+    """Make the engine's clock ``monotonic`` (a function of no argument);
+    returns a function that puts the real clock back (as does the end of the
+    test, through ``monkeypatch``)."""
+    fake = types.SimpleNamespace(monotonic=monotonic)
+    for name in CLOCK_MODULES:
+        monkeypatch.setattr(sys.modules[name], "time", fake)
+
+    def restore() -> None:
+        for name in CLOCK_MODULES:
+            monkeypatch.setattr(sys.modules[name], "time", time)
+
+    return restore
+
 
 # Float rounding of deadline arithmetic (monotonic() + delay), not lateness: the
 # "never early" checks allow this much.

@@ -12,14 +12,12 @@ import os
 import signal
 import threading
 import time
-import types
 
 import pytest
 
-import rel_core.registrar
 import rel_core.rel as facade
 from rel_core import discovery
-from relcore_testing import SLACK, open_fds, posix_fds
+from relcore_testing import SLACK, fake_engine_clock, open_fds, posix_fds
 
 LATE = 3.0  # seconds: any later than this is a bug, not a loaded machine
 
@@ -29,8 +27,7 @@ def frozen_clock(monkeypatch, at=None):
     default), so that timers armed meanwhile get exactly equal deadlines.
     Returns a function that unfreezes it."""
     at = time.monotonic() if at is None else at
-    monkeypatch.setattr(rel_core.registrar, "time", types.SimpleNamespace(monotonic=lambda: at))
-    return lambda: monkeypatch.setattr(rel_core.registrar, "time", time)
+    return fake_engine_clock(monkeypatch, lambda: at)
 
 
 # -- a callback's exception -------------------------------------------------------------

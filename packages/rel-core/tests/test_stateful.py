@@ -22,8 +22,8 @@ returns; the newest watcher of a kind on an fd replaces the previous one.
 from __future__ import annotations
 
 import socket
+import sys
 import time
-import types
 from typing import Any, Dict, List, Optional
 
 import pytest
@@ -42,6 +42,7 @@ from hypothesis.stateful import (
 import rel_core
 import rel_core.rel as facade
 import rel_core.registrar
+from relcore_testing import CLOCK_MODULES, fake_engine_clock
 
 PAIRS = 3
 DELAYS = st.sampled_from([0, 0.001, 0.005, 0.005, 0.01, 0.02, -1.0, 0.0035])
@@ -81,8 +82,9 @@ class LoopMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.now = START
-        self.saved = (facade.registrar, facade.method, rel_core.registrar.time)
-        rel_core.registrar.time = types.SimpleNamespace(monotonic=lambda: self.now)  # type: ignore[assignment]
+        self.saved = (facade.registrar, facade.method)
+        self.clock = pytest.MonkeyPatch()
+        fake_engine_clock(self.clock, lambda: self.now)
         self.reg = self.registrar_class()
         real_wait = self.reg._poller_wait
 
@@ -114,7 +116,8 @@ class LoopMachine(RuleBasedStateMachine):
         try:
             self.reg.close()
         finally:
-            facade.registrar, facade.method, rel_core.registrar.time = self.saved
+            facade.registrar, facade.method = self.saved
+            self.clock.undo()
             for a, b in self.pairs:
                 a.close()
                 b.close()
@@ -286,4 +289,4 @@ def test_watchers_against_model(rel, registrar_class):
 
 
 def test_fake_clock_is_restored(rel):
-    assert rel_core.registrar.time is time
+    assert all(sys.modules[name].time is time for name in CLOCK_MODULES)

@@ -38,6 +38,9 @@ import errno
 import signal as _signal
 from typing import Any, Callable, Dict, Optional
 
+from . import signals as _signals
+from .aio_binding import LoopBound
+from .listener import Signal
 from .logs import logger
 
 
@@ -153,3 +156,123 @@ class LoopSignals:
                 self._theirs[sig] = _signal.getsignal(sig)
                 self._asyncio_fd = _wakeup_fd()
         return refused
+
+
+class SignalsOnLoop(LoopBound):
+    """The ``asyncio`` registrar's second floor: its signal watchers, in the
+    base engine's table either way, delivered by asyncio's loop where it can
+    own the signal (:class:`LoopSignals`), else by ``signals.py`` as on every
+    registrar."""
+
+    _in_pass: bool
+
+    # else signals.py as on every registrar; the watchers in the base's table either way.
+    def _on_signal(self, sig: int) -> None:
+        """asyncio's loop calls this on each delivery of a signal it owns for rel."""
+        if sig not in self._signals:  # its last watcher went off the main thread
+            self._give_back_signal(sig)
+            old = self._loop_sigs.handler_before(sig)
+            if callable(old):  # that delivery is the old handler's
+                old(sig, None)
+            return
+        self._sigq.append(sig)
+        self._pass()
+
+    def _arm_signal(self, w: Signal) -> None:
+        if not _signals._main_thread():
+            return super()._arm_signal(w)  # not armed, logged, as on every registrar
+        for sig in [s for s in self._loop_sigs.saved if s not in self._signals]:
+            self._give_back_signal(sig)  # the main thread's visit: left off another thread
+        self._attach()
+        with self._lock:
+            if self._moved_to is not None:
+                return self._forward("_arm_signal", (w,))  # type: ignore[no-any-return]
+            sig = w.sig
+            watchers = self._signals.get(sig)
+            if sig not in self._loop_sigs.saved:
+                loop = self._loop
+                if watchers is not None or loop is None or not loop.is_running():
+                    # routed by signals.py already, or rel.dispatch() will run the loop,
+                    # maybe in another thread: rel's own routing (see aio_signals.py)
+                    return super()._arm_signal(w)
+                if not self._loop_sigs.take(loop, sig):
+                    return super()._arm_signal(w)
+                watchers = self._signals[sig] = []
+            if not w.active:
+                assert watchers is not None
+                watchers.append(w)
+                w.active = True
+        return None
+
+    def _disarm_signal(self, w: Signal) -> None:
+        if w.sig in self._loop_sigs.saved:
+            with self._lock:
+                if self._moved_to is not None:
+                    return self._forward("_disarm_signal", (w,))  # type: ignore[no-any-return]
+                watchers = self._signals.get(w.sig)
+                was_active, w.active = w.active, False
+                if was_active and watchers is not None and w in watchers:
+                    watchers.remove(w)
+                    if not watchers:
+                        del self._signals[w.sig]
+                        self._give_back_signal(w.sig)
+        else:
+            super()._disarm_signal(w)
+        if self._finish is not None and not self._in_pass:
+            self._poke()
+        return None
+
+    def _reset_signal(self, sig: int) -> None:
+        super()._reset_signal(sig)
+        if sig in self._loop_sigs.saved:
+            self._give_back_signal(sig)
+
+    def _give_back_signal(self, sig: int) -> None:
+        """No watcher of ``sig`` is left: asyncio lets it go, the old handler
+        comes back (the main thread only may set handlers: from another thread,
+        the loop's thread does it, as soon as it runs, if that is the main one)."""
+        if sig not in self._loop_sigs.saved or sig in self._signals:
+            return
+        if _signals._main_thread():
+            self._loop_sigs.give_back(self._loop, sig)
+            return
+        logger.info("rel: signal %d: its handler is put back at its next delivery, or the main "
+                    "thread's next signal call on this registrar", sig)
+
+    def _move_signals(self, old: Optional[asyncio.AbstractEventLoop],
+                      new: asyncio.AbstractEventLoop) -> None:
+        """The signals asyncio owned for rel go to ``new``; those it refuses
+        (another thread's loop, a loop without signal handlers) to signals.py."""
+        routed = False
+        for sig, saved in self._loop_sigs.move(old, new).items():
+            if _signals._main_thread():
+                self._sigs.route(sig, saved)
+                routed = True
+            else:
+                logger.warning("rel: signal %d: its watchers get no delivery on a loop of another "
+                               "thread (signal handlers belong to the main thread)", sig)
+        if routed:
+            self._watch_channel(_signals.channel())
+
+    def init(self) -> None:
+        """As :meth:`Registrar.init`; the signals asyncio owned for rel are given back."""
+        super().init()
+        if self._moved_to is None:
+            self._loop_sigs.give_back_all(self._loop)
+
+    def _hand_over(self, new: Any) -> Any:
+        # Switching registrar: the signals asyncio owns for rel go to signals.py's
+        # routing (the new registrar's from now on: SignalDelivery.move_to).
+        calls = super()._hand_over(new)  # RuntimeError while the loop runs: nothing changed
+        loop = self._loop
+        for sig, saved in list(self._loop_sigs.saved.items()):
+            del self._loop_sigs.saved[sig]
+            if loop is not None and not loop.is_closed():
+                loop.remove_signal_handler(sig)
+            self._sigs.route(sig, saved)
+        return calls
+
+    # -- provided by the floors above ---------------------------------------------------
+    def _poke(self) -> None:
+        """Something was deleted outside a pass: rel may be done."""
+        raise NotImplementedError

@@ -5,13 +5,13 @@ Twisted's ``asyncioreactor`` does: rel keeps its own tables and timer heap, and
 asyncio's loop only tells it when to look.
 
 * An fd goes on ``loop.add_reader`` / ``loop.add_writer``. When asyncio calls
-  the handler, it runs one pass of the base engine (``Registrar._run(False,
-  False)``, the one place rel calls callbacks), whose poller wait returns just
-  that fd. The handler does no work of its own: the pass runs the fd's
-  watchers, then the timers due, then the signals delivered, with rel's
-  semantics (a watcher deleted earlier in the same asyncio iteration does not
-  run: its handle is cancelled by ``remove_reader``, and rel looks each watcher
-  up anyway).
+  the handler, it runs the fd's watcher through the engine's one callback
+  site (``Registrar._run_io``), or, when anything else waits (calls queued
+  from another thread, an fd to probe, debug mode), one pass of the base
+  engine (``Registrar._run(False, False)``) whose poller wait returns just
+  that fd, with rel's semantics (a watcher deleted earlier in the same
+  asyncio iteration does not run: its handle is cancelled by
+  ``remove_reader``, and rel looks each watcher up anyway).
 * The timer heap's earliest deadline is one ``loop.call_at`` handle, set again
   after each pass and when a timer is armed outside one. The two clocks are
   never assumed equal: the handle is placed at ``loop.time()`` plus the time
@@ -28,30 +28,11 @@ asyncio's loop only tells it when to look.
   (logged). Where asyncio cannot own one (Windows' selector loop), rel's own
   routing (``signals.py``) delivers it, as on every registrar; so do signals
   armed before ``initialize(['asyncio'])`` switched to this registrar.
-* An fd closed while registered is forgotten by epoll without a word, and by
-  asyncio's loop too: while ``rel.dispatch()`` or ``await
-  rel_core.aio.dispatch()`` waits for rel to end and no timer is armed, the
-  loop looks for such fds once IDLE_AUDIT seconds pass with no pass of rel's,
-  as the other registrars' silent waits do. The clock is a daemon thread
-  (``_IdleClock``) that asks the loop by ``call_soon_threadsafe``, not a
-  ``call_later``: a pending handle makes every select of asyncio's take a
-  timeout, which cost each wake-up 3-4 µs here (``nox -s bench``, aioloop),
-  and rel adds no handle to asyncio's. Nothing waiting for rel to end: no
-  audit, no thread.
-
-Which loop: the running loop of the thread that creates the registrar, arms a
-watcher or awaits :func:`rel_core.aio.dispatch`, if there is one; otherwise the
-loop it was bound to, as long as that one is not closed; otherwise a new one,
-``asyncio.new_event_loop()``'s (the event loop policy's up to Python 3.15, so
-``uvloop.install()`` gives uvloop's: see ``_aiocompat.py``), which
-``rel.dispatch()`` runs until rel is done, and which the registrar closes when
-it moves to another loop or is closed itself. A registrar whose loop stopped and closed (the end of
-``asyncio.run()``) moves its watchers to the next loop it meets.
-
-``rel.dispatch()`` and ``rel.loop()`` cannot run inside a running asyncio loop
-(they would block it, or nest loops): they raise RuntimeError naming the
-awaitable ``rel_core.aio.dispatch()``. Inside a pass of a dispatching rel,
-``rel.dispatch()`` does nothing, as on every registrar.
+* Its floors, one module each, one concern each, this class on top:
+  which loop rel runs on (``aio_binding.py``), the signals asyncio's loop
+  owns for rel (``aio_signals.py``), running the loop and waiting for rel to
+  end, with the idle audit of closed fds (``aio_running.py``). This module
+  keeps the passes, the timer handle, and what asyncio's loop calls.
 """
 
 from __future__ import annotations
@@ -62,7 +43,6 @@ import selectors
 import sys
 import threading
 import time
-from asyncio.events import _get_running_loop
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 if sys.platform == "win32":
@@ -74,57 +54,15 @@ if sys.platform == "win32":
     raise ImportError("the 'asyncio' registrar does not run on Windows yet: use 'select' or "
                       "'selectors' (rel's default), in a thread of its own beside asyncio's loop")
 
-from . import _aiocompat
-from . import registrar as _engine
-from . import signals as _signals
+from .aio_binding import Ready
+from .aio_running import RunsOnLoop, _IdleClock
 from .aio_signals import LoopSignals
 from .errors import AbortBranch
-from .listener import Signal, Timer
-from .logs import logger
-from .selector import SelectorRegistrar
+from .listener import Timer
 
 _READ = selectors.EVENT_READ
 _WRITE = selectors.EVENT_WRITE
 _get_ident = threading.get_ident
-
-Ready = Tuple[Tuple[int, int], ...]
-
-
-class _IdleClock:
-    """The idle audit's clock while something waits for rel to end: a daemon
-    thread that, every IDLE_AUDIT seconds with no pass of rel's in between,
-    asks the loop for the audit (``call_soon_threadsafe``, the one way into
-    the loop from another thread). It stands where a ``call_later`` handle
-    would, and is cancelled as one is."""
-
-    __slots__ = ("_stop",)
-
-    def __init__(self, reg: AsyncioRegistrar, loop: asyncio.AbstractEventLoop) -> None:
-        self._stop = threading.Event()
-        threading.Thread(target=self._run, args=(reg, loop), name="rel-idle-audit", daemon=True).start()
-
-    def _run(self, reg: AsyncioRegistrar, loop: asyncio.AbstractEventLoop) -> None:
-        seen = reg.tick
-        while not self._stop.wait(_engine.IDLE_AUDIT):
-            if reg.tick != seen:  # a pass ran: not idle
-                seen = reg.tick
-                continue
-            try:
-                loop.call_soon_threadsafe(reg._on_idle, self)
-            except RuntimeError:  # the loop closed
-                return
-
-    def cancel(self) -> None:
-        self._stop.set()
-
-
-def _new_loop() -> asyncio.AbstractEventLoop:
-    """``asyncio.new_event_loop()`` (the policy's, while Python has policies:
-    uvloop's once installed); on Windows a selector loop where that would be
-    the proactor loop, which has no ``add_reader``."""
-    if _aiocompat.proactor_by_default():
-        return asyncio.SelectorEventLoop()
-    return asyncio.new_event_loop()
 
 
 class _FdHandler:
@@ -285,7 +223,7 @@ class _LoopWaker:
         pass
 
 
-class AsyncioRegistrar(SelectorRegistrar):
+class AsyncioRegistrar(RunsOnLoop):
     """rel's engine on an asyncio event loop (see the module docstring)."""
 
     name = "asyncio"
@@ -316,12 +254,6 @@ class AsyncioRegistrar(SelectorRegistrar):
         else:
             self._ensure_loop()
 
-    def use_loop(self, loop: asyncio.AbstractEventLoop) -> None:
-        """Run on ``loop`` from now on (e.g. ``uvloop.new_event_loop()``);
-        every watcher moves to it. Not while rel dispatches."""
-        if self._finish is not None or self._running:
-            raise RuntimeError("rel: cannot change loops while rel dispatches")
-        self._bind(loop)
 
     # -- the poller primitive -----------------------------------------------------------
     def _poller_open(self) -> None:
@@ -421,41 +353,9 @@ class AsyncioRegistrar(SelectorRegistrar):
                 self._end()
         return None
 
-    def _place_idle(self) -> None:
-        # Only while something waits for rel to end: the audit is how a wait
-        # learns that nothing is left. Rel's watchers running in an asyncio
-        # program that awaits nothing of rel's get no wake-up beyond asyncio's own.
-        loop = self._loop
-        if loop is not None and self._finish is not None:
-            self._idle_handle = _IdleClock(self, loop)
 
-    def _stop_idle(self) -> None:
-        clock, self._idle_handle = self._idle_handle, None
-        if clock is not None:
-            clock.cancel()
 
-    def _on_idle(self, clock: _IdleClock) -> None:
-        """IDLE_AUDIT seconds with no pass: if no timer is armed, look for fds
-        closed while registered (see the module docstring)."""
-        if clock is self._idle_handle and self._finish is not None and not self._timers.live:
-            self._audit_fds()
-            self._pass()  # may end rel; runs the ondrop hooks' timers
 
-    def _failed(self, exc: BaseException) -> None:
-        """A callback raised ``exc``: it ends the dispatch (or awaitable) that
-        waits, as on every registrar; with nobody waiting, the loop's exception
-        handler gets it, as for any asyncio callback."""
-        if isinstance(exc, (KeyboardInterrupt, SystemExit)):
-            raise exc
-        if self._finish is not None and self._error is None:
-            self._error = exc
-            self._running = False
-            self._end()
-        elif self._loop is not None:
-            self._loop.call_exception_handler({
-                "message": "rel: exception in a callback (nothing awaits rel_core.aio.dispatch())",
-                "exception": exc,
-            })
 
     def _carry_started(self) -> None:
         """A TLS reader has decrypted bytes pending, and asyncio's loop will
@@ -473,15 +373,7 @@ class AsyncioRegistrar(SelectorRegistrar):
         if loop is not None:
             loop.call_soon(self._pass)
 
-    def _end(self) -> None:
-        finish, self._finish = self._finish, None
-        if finish is not None:
-            finish()
 
-    def _take_error(self) -> None:
-        error, self._error = self._error, None
-        if error is not None:
-            raise error
 
     # -- timers ---------------------------------------------------------------------------
     def _sync_timer(self) -> None:
@@ -514,93 +406,14 @@ class AsyncioRegistrar(SelectorRegistrar):
             if self._owner is None or self._owner == _get_ident():
                 self._sync_timer()
 
-    # -- which loop -----------------------------------------------------------------------
-    # The base engine queues a call from another thread while ``_owner`` names
-    # the loop's thread. Here that is true only while the loop runs (or rel is
-    # dispatching): asyncio says when a loop stops to no one but its runner,
-    # so a stopped loop must not leave a stale owner behind.
-    @property  # type: ignore[override]
-    def _owner(self) -> Optional[int]:
-        owner = self._owner_ident
-        if owner is None or self._finish is not None or self._running:
-            return owner
-        loop = self._loop
-        return owner if loop is not None and loop.is_running() else None
 
-    @_owner.setter
-    def _owner(self, ident: Optional[int]) -> None:
-        self._owner_ident = ident
 
-    def _attach(self) -> None:
-        """Bind to this thread's running loop when ours is not running; forget
-        ours once it is closed."""
-        running = _get_running_loop()
-        loop = self._loop
-        if running is not None:
-            if running is not loop and (loop is None or not loop.is_running()):
-                self._bind(running)
-        elif loop is not None:
-            if loop.is_closed():
-                self._unbind()
 
-    def _ensure_loop(self) -> asyncio.AbstractEventLoop:
-        self._attach()
-        loop = self._loop
-        if loop is None:
-            loop = self._own_loop = _new_loop()
-            self._bind(loop)
-        return loop
 
-    def _bind(self, loop: asyncio.AbstractEventLoop) -> None:
-        if isinstance(loop, getattr(asyncio, "ProactorEventLoop", ())):
-            raise RuntimeError(
-                "rel: the 'asyncio' registrar needs a loop with add_reader(), and Windows' "
-                "proactor loop has none: run a selector loop (asyncio.SelectorEventLoop, "
-                "or asyncio.run(main(), loop_factory=asyncio.SelectorEventLoop))")
-        with self._lock:
-            old = self._loop
-            self._unbind()
-            self._loop = loop
-            if loop.is_running():  # in this thread: callers pass only such a loop
-                self._owner = _get_ident()
-            if self._loop_sigs.saved and old is not loop:
-                self._move_signals(old, loop)
-            for fd, exc in self._selector.bind(loop):  # type: ignore[attr-defined]
-                self._kmask.pop(fd, None)
-                self._drop_fd(fd, exc)
-            self._sync_timer()
-            if self._calls or self._sigq or self._carry:
-                loop.call_soon(self._pass)
 
-    def _unbind(self) -> None:
-        loop = self._loop
-        if loop is None:
-            return
-        with self._lock:
-            self._loop = None
-            if self._finish is None:
-                self._owner = None
-            if self._timer_handle is not None:
-                self._timer_handle.cancel()
-                self._timer_handle = self._timer_due = None
-            self._selector.unbind()  # type: ignore[attr-defined]
-            self._stop_idle()
-            if loop is self._own_loop and not loop.is_running():
-                self._own_loop = None
-                loop.close()
 
-    def _loop_gone(self, loop: asyncio.AbstractEventLoop) -> None:
-        """``loop`` closed under us while another thread queued a call: with no
-        loop thread left, that call is applied here."""
-        with self._lock:
-            if self._loop is loop:
-                self._unbind()
-                self._run_calls()
 
-    # -- I/O: arming binds to the running loop --------------------------------------------
-    def _arm_io(self, w: Any) -> None:
-        self._attach()
-        super()._arm_io(w)
+    # -- I/O and ending ------------------------------------------------------------------
 
     def _disarm_io(self, w: Any) -> None:
         super()._disarm_io(w)
@@ -628,227 +441,19 @@ class AsyncioRegistrar(SelectorRegistrar):
         if self._finish is not None and (self._once or not (self._running and self.has_work())):
             self._end()
 
-    def has_work(self) -> bool:
-        return bool(self._tasks) or super().has_work()
 
-    # -- signals: asyncio's add_signal_handler where it can own them (aio_signals.py),
-    # else signals.py as on every registrar; the watchers in the base's table either way.
-    def _on_signal(self, sig: int) -> None:
-        """asyncio's loop calls this on each delivery of a signal it owns for rel."""
-        if sig not in self._signals:  # its last watcher went off the main thread
-            self._give_back_signal(sig)
-            old = self._loop_sigs.handler_before(sig)
-            if callable(old):  # that delivery is the old handler's
-                old(sig, None)
-            return
-        self._sigq.append(sig)
-        self._pass()
 
-    def _arm_signal(self, w: Signal) -> None:
-        if not _signals._main_thread():
-            return super()._arm_signal(w)  # not armed, logged, as on every registrar
-        for sig in [s for s in self._loop_sigs.saved if s not in self._signals]:
-            self._give_back_signal(sig)  # the main thread's visit: left off another thread
-        self._attach()
-        with self._lock:
-            if self._moved_to is not None:
-                return self._forward("_arm_signal", (w,))  # type: ignore[no-any-return]
-            sig = w.sig
-            watchers = self._signals.get(sig)
-            if sig not in self._loop_sigs.saved:
-                loop = self._loop
-                if watchers is not None or loop is None or not loop.is_running():
-                    # routed by signals.py already, or rel.dispatch() will run the loop,
-                    # maybe in another thread: rel's own routing (see aio_signals.py)
-                    return super()._arm_signal(w)
-                if not self._loop_sigs.take(loop, sig):
-                    return super()._arm_signal(w)
-                watchers = self._signals[sig] = []
-            if not w.active:
-                assert watchers is not None
-                watchers.append(w)
-                w.active = True
-        return None
 
-    def _disarm_signal(self, w: Signal) -> None:
-        if w.sig in self._loop_sigs.saved:
-            with self._lock:
-                if self._moved_to is not None:
-                    return self._forward("_disarm_signal", (w,))  # type: ignore[no-any-return]
-                watchers = self._signals.get(w.sig)
-                was_active, w.active = w.active, False
-                if was_active and watchers is not None and w in watchers:
-                    watchers.remove(w)
-                    if not watchers:
-                        del self._signals[w.sig]
-                        self._give_back_signal(w.sig)
-        else:
-            super()._disarm_signal(w)
-        if self._finish is not None and not self._in_pass:
-            self._poke()
-        return None
 
-    def _reset_signal(self, sig: int) -> None:
-        super()._reset_signal(sig)
-        if sig in self._loop_sigs.saved:
-            self._give_back_signal(sig)
 
-    def _give_back_signal(self, sig: int) -> None:
-        """No watcher of ``sig`` is left: asyncio lets it go, the old handler
-        comes back (the main thread only may set handlers: from another thread,
-        the loop's thread does it, as soon as it runs, if that is the main one)."""
-        if sig not in self._loop_sigs.saved or sig in self._signals:
-            return
-        if _signals._main_thread():
-            self._loop_sigs.give_back(self._loop, sig)
-            return
-        logger.info("rel: signal %d: its handler is put back at its next delivery, or the main "
-                    "thread's next signal call on this registrar", sig)
 
-    def _move_signals(self, old: Optional[asyncio.AbstractEventLoop],
-                      new: asyncio.AbstractEventLoop) -> None:
-        """The signals asyncio owned for rel go to ``new``; those it refuses
-        (another thread's loop, a loop without signal handlers) to signals.py."""
-        routed = False
-        for sig, saved in self._loop_sigs.move(old, new).items():
-            if _signals._main_thread():
-                self._sigs.route(sig, saved)
-                routed = True
-            else:
-                logger.warning("rel: signal %d: its watchers get no delivery on a loop of another "
-                               "thread (signal handlers belong to the main thread)", sig)
-        if routed:
-            self._watch_channel(_signals.channel())
 
-    def init(self) -> None:
-        """As :meth:`Registrar.init`; the signals asyncio owned for rel are given back."""
-        super().init()
-        if self._moved_to is None:
-            self._loop_sigs.give_back_all(self._loop)
 
-    def _hand_over(self, new: Any) -> Any:
-        # Switching registrar: the signals asyncio owns for rel go to signals.py's
-        # routing (the new registrar's from now on: SignalDelivery.move_to).
-        calls = super()._hand_over(new)  # RuntimeError while the loop runs: nothing changed
-        loop = self._loop
-        for sig, saved in list(self._loop_sigs.saved.items()):
-            del self._loop_sigs.saved[sig]
-            if loop is not None and not loop.is_closed():
-                loop.remove_signal_handler(sig)
-            self._sigs.route(sig, saved)
-        return calls
 
-    # -- running --------------------------------------------------------------------------
-    def _sync_loop(self, what: str, make: bool = True) -> asyncio.AbstractEventLoop:
-        if _get_running_loop() is not None:
-            raise RuntimeError(
-                "rel.%s() was called inside a running asyncio loop, which it would block: "
-                "on the 'asyncio' registrar rel's watchers already fire as that loop runs; "
-                "`await rel_core.aio.dispatch()` waits until rel is done" % (what,))
-        return self._ensure_loop() if make else None  # type: ignore[return-value]
 
-    def dispatch(self) -> None:
-        """Run the asyncio loop until rel is done: :meth:`abort`, :meth:`pause`
-        or nothing registered. Inside a running asyncio loop: RuntimeError
-        (``await rel_core.aio.dispatch()`` is the way there)."""
-        if self._moved_to is not None:
-            return self._moved_to.dispatch()
-        if self._running:
-            return None  # already dispatching: in a callback, another thread, or awaited
-        if not self.has_work():
-            self._sync_loop("dispatch", make=False)
-            return None
-        loop = self._sync_loop("dispatch")
-        if loop.is_running():
-            return None  # running in another thread
-        try:
-            successor = self._claim(True)
-        except RuntimeError:
-            return None
-        if successor is not None:
-            return successor.dispatch()  # type: ignore[no-any-return]
-        try:
-            if self.has_work():
-                self._serve(loop, once=False)
-        finally:
-            self._running = False
-            self._release()
-        self._take_error()
-        return None
 
-    def loop(self, nonblock: bool = False) -> None:
-        """Run the asyncio loop until one pass of rel has run (one that does
-        not wait, with ``nonblock`` or when nothing is registered)."""
-        if self._moved_to is not None:
-            return self._moved_to.loop(nonblock)
-        if self._in_pass:  # as on every registrar (the base's _claim says so)
-            raise RuntimeError("rel: the loop cannot be run from inside one of its callbacks")
-        loop = self._sync_loop("loop")
-        if loop.is_running():
-            raise RuntimeError("rel: the loop is already running in another thread")
-        successor = self._claim(False)
-        if successor is not None:
-            return successor.loop(nonblock)  # type: ignore[no-any-return]
-        try:
-            if nonblock or not self.has_work():
-                loop.call_soon(self._pass)
-            self._serve(loop, once=True)
-        finally:
-            self._release()
-        self._take_error()
-        return None
 
-    def _serve(self, loop: asyncio.AbstractEventLoop, once: bool) -> None:
-        self._error = None
-        self._once = once
-        self._finish = loop.stop
-        if self._calls:
-            loop.call_soon(self._pass)
-        if self._idle_handle is None and self._io_count and not self._timers.live:
-            self._place_idle()
-        try:
-            loop.run_forever()
-        finally:
-            self._finish = None
-            self._once = False
-            self._stop_idle()
 
-    async def _await_done(self) -> None:
-        """The body of ``rel_core.aio.dispatch()``."""
-        loop = asyncio.get_running_loop()
-        self._attach()
-        if self._loop is not loop:
-            raise RuntimeError("rel runs on another asyncio loop, running in another thread")
-        if self._running:
-            raise RuntimeError("rel is already dispatching (rel.dispatch() or another "
-                               "await rel_core.aio.dispatch())")
-        if not self.has_work():
-            return
-        done = loop.create_future()
-
-        def finish() -> None:
-            if not done.done():
-                error, self._error = self._error, None
-                if error is not None:
-                    done.set_exception(error)
-                else:
-                    done.set_result(None)
-
-        self._error = None
-        self._running = True
-        self._owner = _get_ident()
-        self._finish = finish
-        if self._calls:
-            loop.call_soon(self._pass)
-        if self._idle_handle is None and self._io_count and not self._timers.live:
-            self._place_idle()
-        try:
-            await done
-        finally:
-            if self._finish is finish:
-                self._finish = None
-            self._running = False
-            self._stop_idle()
 
     def adopt(self, old: Any) -> None:
         """As :meth:`Registrar.adopt`; then the loop is told: the heap's

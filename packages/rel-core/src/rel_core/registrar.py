@@ -1,13 +1,18 @@
 """The engine: :class:`Registrar` owns everything but the poller's system call.
 
-It holds the watcher tables, the timer heap and the loop: the one place where
-callbacks are called. Two concerns that cross threads live in modules of their
-own: signal delivery (``signals.py``: handlers, the wake-up fd, restore rules)
-and the loop's thread with the calls queued for it from other threads
-(``calls.py``: ``loop_thread_only``, draining, switching registrar), which
-:class:`Registrar` inherits from. A subclass supplies only the waiting
+It holds the loop (``_run``) and the one place where I/O callbacks are called
+(``_run_io``). The rest is one module per concern, each a base class of
+:class:`Registrar`: the fd tables (``iotable.py``), the timers
+(``timertable.py``, over ``timerheap.py``), the signal watchers
+(``signaltable.py``, over ``signals.py``'s delivery: handlers, the wake-up
+fd, restore rules), TLS readers carried to the next pass (``tlscarry.py``),
+switching and closing (``switching.py``), and the loop's thread with the
+calls queued for it from other threads (``calls.py``: ``loop_thread_only``,
+folding, the bound, draining). A subclass supplies only the waiting
 strategy, the poller primitive (see "The poller primitive" below), so each OS
-poller is one small module.
+poller is one small module. Watchers see the registrar through
+``listener.WatcherHost``; add-ons (diagnostics) attach through
+:data:`BUILD_HOOKS`, without the engine importing them.
 
 How one iteration runs (``_run``), and the invariants it keeps:
 
@@ -63,13 +68,16 @@ import time
 from typing import Any, Callable, Dict, List, Optional
 
 from . import logs
-from .calls import LoopThread, _get_ident, latest, loop_thread_only
+from .calls import LoopThread, loop_thread_only
 from .errors import AbortBranch
 from .listener import ERROR, READ, WRITE, Event, FileLike, Signal, SocketIO, Timer
 from .iotable import IOTable
-from .logs import logger
 from .signals import SignalDelivery
+from .signaltable import SignalTable
+from .switching import Switching
 from .timerheap import TimerHeap
+from .timertable import TimerTable
+from .tlscarry import TLSCarry
 from .wakeup import Waker
 
 # The longest single wait: far-future timers still get a fresh look once a day
@@ -113,11 +121,9 @@ def set_turbo(s: float) -> None:
     SLEEP_TURBO = s
 
 
-def _timer_key(args: Any) -> Any:
-    return args[0]  # the Timer
 
 
-class Registrar(IOTable):
+class Registrar(IOTable, TimerTable, SignalTable, TLSCarry, Switching):
     """A complete event loop, minus the poller (see the module docstring).
 
     Public methods are safe to call from any thread. ``read``, ``write``,
@@ -214,84 +220,14 @@ class Registrar(IOTable):
         """pyevent's event object, unarmed until its ``add()``."""
         return Event(self, callback, arg, evtype, handle)
 
-    # -- timers -----------------------------------------------------------------------
-    # A call from another thread while the loop runs is applied later by the
-    # loop: until then the timer's ``_intent`` answers pending() (True: an arm
-    # is on its way, False: a delete), so the caller sees its own call at once.
-    # Queued, a timer's calls fold into one: its latest (calls.py).
-    def _arm_timer(self, t: Timer, delay: float) -> None:
-        self._move_timer(t, time.monotonic() + delay)  # measured from the caller's call
 
-    def _move_timer(self, t: Timer, deadline: float) -> None:
-        """Arm ``t`` for ``deadline`` (on ``time.monotonic()``), wherever it
-        was: ``add()``, and ``Timer.expiration`` written."""
-        if self._owner == _get_ident():  # the loop's own thread: _arm_timer_at, without its wrapper
-            self._timers.push(t, deadline)
-            t._intent = None
-            return
-        t._intent = True
-        try:
-            self._arm_timer_at(t, deadline, t._gen)
-        except BaseException:
-            t._intent = None
-            raise
 
-    @loop_thread_only(key=_timer_key, fold=latest)
-    def _arm_timer_at(self, t: Timer, deadline: float, gen: Optional[int] = None) -> None:
-        self._timers.push(t, deadline)
-        if t._gen == gen:  # no later add()/delete() is on its way
-            t._intent = None
 
-    def _cancel_timer(self, t: Timer) -> None:
-        if self._owner == _get_ident():  # the loop's own thread: _disarm_timer, without its wrapper
-            self._timers.cancel(t)
-            t._intent = None
-            return
-        t._intent = False
-        self._disarm_timer(t, t._gen)
 
-    @loop_thread_only(key=_timer_key, fold=latest)
-    def _disarm_timer(self, t: Timer, gen: Optional[int] = None) -> None:
-        self._timers.cancel(t)
-        if t._gen == gen:
-            t._intent = None
 
-    def _timer_deadline(self, t: Timer) -> Optional[float]:
-        """``t``'s deadline as its caller sees it (``Timer.expiration``): an arm
-        or a delete made from another thread and not yet applied counts."""
-        intent = t._intent
-        if intent is False:
-            return None
-        if intent:
-            # A timer's queued calls fold into one item (calls.py), which the
-            # loop may be taking meanwhile: read a copy of it.
-            for item in reversed(list(self._calls)):
-                for method, args in item[:1]:
-                    if args and args[0] is t and method.__name__ == "_arm_timer_at":
-                        return args[1]  # type: ignore[no-any-return]
-            # applied meanwhile: the heap has it
-        return self._timers.deadline_of(t)
 
-    # -- signals (see signals.py) -------------------------------------------------------
-    # Under our lock, so that a switch of registrar (which holds it) is either
-    # done, and the call forwarded, or not begun.
-    def _arm_signal(self, w: Signal) -> None:
-        with self._lock:
-            if self._moved_to is None:
-                return self._sigs.arm(w)
-        return self._forward("_arm_signal", (w,))  # type: ignore[no-any-return]
 
-    def _disarm_signal(self, w: Signal) -> None:
-        with self._lock:
-            if self._moved_to is None:
-                return self._sigs.disarm(w)
-        return self._forward("_disarm_signal", (w,))  # type: ignore[no-any-return]
 
-    def _reset_signal(self, sig: int) -> None:
-        with self._lock:
-            if self._moved_to is None:
-                return self._sigs.reset(sig)
-        return self._forward("_reset_signal", (sig,))  # type: ignore[no-any-return]
 
     def _watch_channel(self, channel: Optional[Waker]) -> None:
         """SignalDelivery's request: watch rel's signal wake-up channel
@@ -425,15 +361,6 @@ class Registrar(IOTable):
                     and (self._io_count or timers.live or signals or calls or sigq)):
                 return
 
-    def _run_timers(self, now: float) -> None:
-        """Run the timers due at ``now``, armed before this pass, in deadline order."""
-        timers = self._timers
-        mark = timers.mark()
-        timer = timers.pop_due(now, mark)
-        while timer is not None:
-            self._run_timer(timer)
-            # Usually nothing else is due: say so without a call.
-            timer = timers.pop_due(now, mark) if timers.live and timers._heap[0][0] <= now else None
 
     def _run_io(self, w: SocketIO) -> None:
         """Call I/O watcher ``w``'s callback: the one place rel does, whichever
@@ -456,38 +383,8 @@ class Registrar(IOTable):
         if w._tls:
             self._carry_tls(w)
 
-    def _carry_tls(self, w: SocketIO) -> None:
-        """After ``w``'s callback: if its SSLSocket still holds decrypted
-        bytes, the next pass runs it again without waiting. The kernel has
-        handed those bytes over already, so no poller would report the fd
-        again until the peer spoke: a feed whose messages arrived in one TLS
-        record would stall after the first. Costs one ``pending()`` per read
-        on a TLS socket, nothing on any other."""
-        if w.active and w not in self._carry and tls_pending(w):
-            if not self._carry:
-                self._carry_started()
-            self._carry[w] = None
 
-    def _carry_started(self) -> None:
-        """A TLS reader was carried to the next pass: a loop that does not
-        come back by itself is told here (the asyncio registrar's). The
-        passes of ``_run`` see ``_carry`` and do not wait."""
 
-    def _with_carried(self, ready: Any) -> Any:
-        """``ready`` and the carried TLS readers still armed with bytes
-        pending, as read-ready entries of the poller's own form (a reader
-        whose fd the poller reported readable too is not listed twice)."""
-        carried = list(self._carry)
-        self._carry.clear()
-        keyed, ready_r = self._REPORTS_KEYS, self._READY_READ
-        listed = {(key.fd if keyed else key) for key, bits in ready if bits & ready_r}
-        extra = []
-        for w in carried:
-            slot = self._io.get(w.fd)
-            if w.fd in listed or not w.active or slot is None or slot[READ] is not w or not tls_pending(w):
-                continue
-            extra.append((w if keyed else w.fd, ready_r))  # a SocketIO has .fd, as a key has
-        return list(ready) + extra if extra else ready
 
     def _io_failed(self, w: SocketIO, gen: int, exc: BaseException) -> bool:
         """``w``'s callback raised ``exc``. AbortBranch ends just that callback
@@ -500,26 +397,7 @@ class Registrar(IOTable):
             self._disarm_io(w)
         return False
 
-    def _run_timer(self, t: Timer) -> None:
-        gen = t._gen
-        try:
-            keep = t.cb(*t.args)  # type: ignore[misc]
-        except AbortBranch:
-            self.log("AbortBranch")
-            return
-        if keep and t._gen == gen:
-            self._timers.push(t, time.monotonic() + t.delay)  # type: ignore[operator]
 
-    def _run_signals(self) -> None:
-        sigq = self._sigq
-        while sigq:
-            sig = sigq.popleft()
-            for w in tuple(self._signals.get(sig, ())):
-                if w.active:
-                    try:
-                        w.cb(*w.args)
-                    except AbortBranch:
-                        self.log("AbortBranch")
 
     # -- control --------------------------------------------------------------------------
     @loop_thread_only
@@ -563,62 +441,7 @@ class Registrar(IOTable):
             "errors": counts[ERROR],
         }
 
-    # -- switching registrars --------------------------------------------------------------
-    def adopt(self, old: Registrar) -> None:
-        """Take over every armed watcher of ``old`` (``initialize()`` switching
-        registrar), then close ``old``; watchers still pointing at it follow.
-        RuntimeError while ``old``'s loop runs."""
-        # Both locks: from the moment ``old`` forwards, calls reach this one,
-        # and wait here until it holds everything ``old`` had.
-        with self._lock, old._lock:
-            ios = [w for slot in old._io.values() for w in slot
-                   if w is not None and w.active and not w.internal]
-            timers = [(d, t) for d, s, t in old._timers._heap if t._seq == s]
-            signals = old._sigs.armed()
-            calls = old._hand_over(self)  # RuntimeError while its loop runs
-            for w in ios:
-                w.registrar = self
-                w.active = False  # armed (and counted) afresh here
-                try:
-                    self._arm_io_here(w)
-                except OSError as exc:  # its fd was closed meanwhile
-                    logger.warning("rel: dropped %r (fd %d) while switching registrar: %s", w, w.fd, exc)
-            for deadline, t in sorted(timers, key=lambda e: (e[0], e[1]._seq)):
-                t.registrar = self
-                t._seq = None  # its entry belongs to the old heap
-                self._timers.push(t, deadline)
-            for sw in signals:
-                sw.registrar = self
-            old._sigs.move_to(self._sigs)  # routes and pending deliveries: no handler changes
-            self._calls.extend(calls)
-            for w in old._carry:  # bytes pending in a TLS reader's socket: still due
-                if w.active:
-                    self._carry[w] = None
-            old._carry.clear()
-            old._close_poller()
-
-    def close(self) -> None:
-        """Restore signal handlers and release the poller and the waker.
-        RuntimeError while the loop runs in another thread."""
-        if self._owner is not None and self._owner != _get_ident():
-            raise RuntimeError("rel: cannot close a registrar whose loop runs in another thread")
-        if self._closed or self._moved_to is not None:
-            return
-        self.init()
-        with self._lock:
-            self._closed = True  # from now on, arming here is an error
-            self._close_poller()
-
-    def _close_poller(self) -> None:
-        self._io.clear()
-        self._kmask.clear()
-        self._waker.close()
-        self._poller_close()
 
 
-def tls_pending(w: SocketIO) -> int:
-    """How many decrypted bytes TLS reader ``w``'s socket holds (0 once it is closed)."""
-    try:
-        return int(w.sock.pending())  # type: ignore[union-attr]
-    except (OSError, ValueError):  # closed under us: the tables find out
-        return 0
+
+

@@ -1,0 +1,67 @@
+"""TLS readers: the bytes an ``ssl.SSLSocket`` decrypted, which no poller sees.
+
+A TLS record can carry many messages; reading part of it decrypts all of it
+into the socket, and the kernel, having handed the record over, never
+reports the fd again until the peer speaks. So after a read callback on an
+``ssl.SSLSocket`` (known when its watcher was made: ``SocketIO._tls``), the
+one callback site (``Registrar._run_io``) asks ``_carry_tls``: bytes still
+``pending()`` make the watcher *carried*, and the next pass does not wait and
+lists it as ready after the fds the poller reported (``_with_carried``), for
+as long as it is armed and bytes are pending (DESIGN.md, engine rule 6).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional
+
+from .listener import READ, SocketIO
+
+
+class TLSCarry:
+    """The carried TLS readers of a registrar (see the module docstring)."""
+
+    _carry: Dict[SocketIO, None]  # TLS readers to run in the next pass, in order
+    _io: Dict[int, List[Optional[SocketIO]]]
+    _REPORTS_KEYS: bool
+    _READY_READ: int
+
+    def _carry_tls(self, w: SocketIO) -> None:
+        """After ``w``'s callback: if its SSLSocket still holds decrypted
+        bytes, the next pass runs it again without waiting. The kernel has
+        handed those bytes over already, so no poller would report the fd
+        again until the peer spoke: a feed whose messages arrived in one TLS
+        record would stall after the first. Costs one ``pending()`` per read
+        on a TLS socket, nothing on any other."""
+        if w.active and w not in self._carry and tls_pending(w):
+            if not self._carry:
+                self._carry_started()
+            self._carry[w] = None
+
+    def _carry_started(self) -> None:
+        """A TLS reader was carried to the next pass: a loop that does not
+        come back by itself is told here (the asyncio registrar's). The
+        passes of ``_run`` see ``_carry`` and do not wait."""
+
+    def _with_carried(self, ready: Any) -> Any:
+        """``ready`` and the carried TLS readers still armed with bytes
+        pending, as read-ready entries of the poller's own form (a reader
+        whose fd the poller reported readable too is not listed twice)."""
+        carried = list(self._carry)
+        self._carry.clear()
+        keyed, ready_r = self._REPORTS_KEYS, self._READY_READ
+        listed = {(key.fd if keyed else key) for key, bits in ready if bits & ready_r}
+        extra = []
+        for w in carried:
+            slot = self._io.get(w.fd)
+            if w.fd in listed or not w.active or slot is None or slot[READ] is not w or not tls_pending(w):
+                continue
+            extra.append((w if keyed else w.fd, ready_r))  # a SocketIO has .fd, as a key has
+        return list(ready) + extra if extra else ready
+
+
+def tls_pending(w: SocketIO) -> int:
+    """How many decrypted bytes TLS reader ``w``'s socket holds (0 once it is closed)."""
+    try:
+        return int(w.sock.pending())  # type: ignore[union-attr]
+    except (OSError, ValueError):  # closed under us: the tables find out
+        return 0
