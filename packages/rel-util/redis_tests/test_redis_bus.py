@@ -333,13 +333,15 @@ def test_non_encodable_payloads_raise_type_error_and_send_nothing(server, ns):
 # -- faults -----------------------------------------------------------------------------------------
 
 
-def test_redis_restart_mid_stream_loses_nothing(spawn, server, ns, caplog):
-    n = 400
+def emit_through_a_restart(spawn, url, restart, ns, caplog, n):
+    """Emit ``n`` messages to a worker, 5 ms apart, while the server restarts
+    (``restart(0.5)``, in a thread, after the 100th): every one arrives once,
+    in order. Returns the ``rel`` warnings logged meanwhile."""
     w = spawn("collect", n, "s")
     w.expect("ready")
-    bus.connect(server.url, namespace=ns, queue_limit=1000)
+    bus.connect(url, namespace=ns, queue_limit=1000)
     sent = [0]
-    restarter = threading.Thread(target=server.restart, args=(0.5,))
+    restarter = threading.Thread(target=restart, args=(0.5,))
 
     def tick() -> bool:
         bus.emit("s", sent[0])
@@ -354,8 +356,13 @@ def test_redis_restart_mid_stream_loses_nothing(spawn, server, ns, caplog):
                   and not link().inflight, 60)
     restarter.join(30)
     assert w.expect("done", 60)["got"]["s"] == list(range(n))
-    lost = [r for r in caplog.records if "lost Redis" in r.getMessage()]
-    back = [r for r in caplog.records if "is back" in r.getMessage()]
+    return [r.getMessage() for r in caplog.records]
+
+
+def test_redis_restart_mid_stream_loses_nothing(spawn, server, ns, caplog):
+    logged = emit_through_a_restart(spawn, server.url, server.restart, ns, caplog, 400)
+    lost = [m for m in logged if "lost Redis" in m]
+    back = [m for m in logged if "is back" in m]
     assert len(lost) == 1 and len(back) == 1, caplog.text
 
 

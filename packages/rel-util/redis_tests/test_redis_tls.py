@@ -7,7 +7,6 @@ write goes through rel's watchers on the non-blocking ``ssl.SSLSocket``."""
 
 from __future__ import annotations
 
-import logging
 import socket
 import ssl
 import threading
@@ -19,7 +18,7 @@ import pytest
 import rel_core as rel
 from conftest import Worker
 from rel_util import bus
-from test_redis_bus import link, run_until
+from test_redis_bus import emit_through_a_restart, link, run_until
 
 redis = pytest.importorskip("redis")
 
@@ -206,26 +205,6 @@ def test_tls_failures_are_clear_errors_at_connect(tls_server, ns, tmp_path):
 def test_redis_restart_mid_stream_over_tls_loses_nothing(spawn_tls, tls_server, ns, caplog):
     """The outage and the reconnect (a new TLS handshake, blocking, in the
     reconnect thread) on both sides: every emit arrives once, in order."""
-    n = 300
-    w = spawn_tls("collect", n, "s")
-    w.expect("ready")
-    bus.connect(tls_server.tls_url, namespace=ns, queue_limit=1000)
-    sent = [0]
-    restarter = threading.Thread(target=tls_server.restart, args=(0.5,))
-
-    def tick() -> bool:
-        bus.emit("s", sent[0])
-        sent[0] += 1
-        if sent[0] == 100:
-            restarter.start()
-        return sent[0] < n
-
-    rel.timeout(0.005, tick)
-    with caplog.at_level(logging.WARNING, logger="rel"):
-        run_until(lambda: sent[0] == n and link().state == "up" and not link().queue
-                  and not link().inflight, 60)
-    restarter.join(30)
-    assert w.expect("done", 60)["got"]["s"] == list(range(n))
-    back = [r for r in caplog.records if "is back" in r.getMessage()]
-    assert len(back) == 1, caplog.text
+    logged = emit_through_a_restart(spawn_tls, tls_server.tls_url, tls_server.restart, ns, caplog, 300)
+    assert len([m for m in logged if "is back" in m]) == 1, caplog.text
     assert isinstance(link().sub.sock, ssl.SSLSocket)
