@@ -200,7 +200,7 @@ class Owner:
 def test_reprs_are_the_originals(rel):
     a, b = socket.socketpair()
     try:
-        sig = rel.signal(signal.SIGUSR1, rel.abort)
+        sig = rel.signal(signal.SIGINT, rel.abort)  # as websocket-client's doctest: 2
         assert repr(sig) == '<Signal Object | Callback:"abort">'  # websocket-client's doctest
         t = rel.timeout(None, noop)
         assert repr(t) == '<Timer Object | Callback:"noop">'

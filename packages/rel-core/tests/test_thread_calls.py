@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import socket
+import sys
 import threading
 import time
 from typing import Any, List
@@ -29,7 +30,10 @@ def reg() -> Any:
 
 
 def rss_bytes() -> int:
-    """This process's resident set (Linux), or 0 where it cannot be read."""
+    """This process's resident set (Linux), or 0 where it cannot be read
+    (Windows has no os.sysconf; under Wine /proc is not this process's)."""
+    if sys.platform != "linux":
+        return 0
     try:
         with open("/proc/self/statm") as f:
             return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
