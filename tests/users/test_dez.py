@@ -26,10 +26,13 @@ Samples not run, and why:
 
 from __future__ import annotations
 
+import selectors
 import signal
 import socket
+import ssl
 import sys
 import threading
+import time
 import urllib.request
 from pathlib import Path
 
@@ -296,6 +299,35 @@ def tls_connect(certs, port, timeout=10):
     return client_context(certs).wrap_socket(raw, server_hostname="localhost")
 
 
+def tls_echo(sock, payload, limit):
+    """Send ``payload`` while reading its echo (dez echoes as it reads), in
+    one thread: an SSLSocket must not be read and written by two threads at
+    once. Returns what came back within ``limit`` seconds."""
+    sock.setblocking(False)
+    got = bytearray()
+    view = memoryview(payload)
+    deadline = time.monotonic() + limit
+    with selectors.DefaultSelector() as sel:
+        sel.register(sock, selectors.EVENT_READ | selectors.EVENT_WRITE)
+        while len(got) < len(payload) and time.monotonic() < deadline:
+            sel.modify(sock, selectors.EVENT_READ | (selectors.EVENT_WRITE if view else 0))
+            if not sock.pending():  # decrypted bytes the kernel no longer reports
+                sel.select(1.0)
+            try:
+                if view:
+                    view = view[sock.send(view[:65536]):]
+            except (ssl.SSLWantWriteError, ssl.SSLWantReadError, BlockingIOError):
+                pass
+            try:
+                chunk = sock.recv(65536)
+            except (ssl.SSLWantReadError, ssl.SSLWantWriteError, BlockingIOError):
+                continue
+            if not chunk:
+                break
+            got += chunk
+    return bytes(got)
+
+
 def test_dez_tls_socket_daemon_echoes_over_tls(program, certs):
     """A SocketDaemon with certfile/keyfile: three clients at once, each
     handshaken by dez on rel's timers, each echoed byte for byte, a 1 MiB
@@ -306,17 +338,7 @@ def test_dez_tls_socket_daemon_echoes_over_tls(program, certs):
     results = [None] * len(payloads)
 
     def exchange(i):
-        sock, payload = clients[i], payloads[i]
-        got = bytearray()
-        sender = threading.Thread(target=sock.sendall, args=(payload,))
-        sender.start()  # dez echoes as it reads: read while sending
-        while len(got) < len(payload):
-            chunk = sock.recv(65536)
-            if not chunk:
-                break
-            got += chunk
-        sender.join(10)
-        results[i] = bytes(got)
+        results[i] = tls_echo(clients[i], payloads[i], 30)
 
     threads = [threading.Thread(target=exchange, args=(i,)) for i in range(len(payloads))]
     for t in threads:
