@@ -28,12 +28,24 @@ SCENARIOS = {
     "manyfds": ("Many registered fds with random activity (read events handled/s)",
                 [("batch_rate", "events/s, many ready at a time", True),
                  ("single_rate", "events/s, 1 ready at a time", True)], False),
+    "buffwrite": ("Buffered writes through buffwrite (MiB/s)",
+                  [("mib_per_s", "MiB/s", True)], False),
+    "dezhttp": ("dez's HTTP hello world, keep-alive (requests/s)",
+                [("rate_1", "req/s, 1 connection", True), ("rate_50", "req/s, 50 connections", True)], False),
+    # A report of several tables: "scenario/table".
+    "threads/churn": ("Two threads arming and deleting write watchers beside a 10 ms timer",
+                      [("gap_ms", "longest timer gap ms", False), ("calls_peak", "peak queued calls", False)],
+                      True),
+    "threads/buffwrite": ("buffwrite from a worker thread (MiB/s)",
+                          [("mib_per_s", "MiB/s", True)], False),
 }
 COLOURS = {"rel_core": "#2b6cb0", "asyncio": "#dd8452", "rel 0": "#8c8c8c", "floor": "#c7d7ea"}
 
 
 def kind(row: str) -> str:
     """Which family a row of the harness belongs to, from its label."""
+    if row.startswith("for scale"):  # a floor row by another name (the threads report)
+        return "floor"
     for prefix in ("rel_core", "asyncio", "rel 0", "floor"):
         if row.startswith(prefix):
             return prefix
@@ -153,13 +165,15 @@ def build(json_path: str) -> Dict[str, str]:
     if data.get("settings", {}).get("repeats") == 1:
         parts.append("\nThese figures come from a `--quick` run: one repeat each, noisy.")
     for name, (title, metrics, log) in SCENARIOS.items():
-        if name not in results:
-            continue
-        rows = rows_of(results[name], metrics)
+        found = results
+        for part in name.split("/"):
+            found = found.get(part, {}) if isinstance(found, dict) else {}
+        rows = rows_of(found, metrics)
         if not rows:
             continue
-        files["bench_%s.svg" % name] = chart(rows, metrics, log)
-        image = "```{image} _generated/bench_%s.svg\n:alt: %s\n:class: rel-chart\n```" % (name, title)
+        stem = name.replace("/", "_")
+        files["bench_%s.svg" % stem] = chart(rows, metrics, log)
+        image = "```{image} _generated/bench_%s.svg\n:alt: %s\n:class: rel-chart\n```" % (stem, title)
         parts.append("\n### %s\n\n%s\n\n%s\n" % (title, image, table(rows, metrics)))
     files["bench_tables.md"] = "\n".join(parts) + "\n"
     return files
