@@ -17,6 +17,10 @@ from typing import Any, Dict, List, Optional
 from .listener import READ, SocketIO
 
 
+#: the slot of an fd that has none
+NO_SLOT = (None, None, None)
+
+
 class TLSCarry:
     """The carried TLS readers of a registrar (see the module docstring)."""
 
@@ -32,7 +36,7 @@ class TLSCarry:
         again until the peer spoke: a feed whose messages arrived in one TLS
         record would stall after the first. Costs one ``pending()`` per read
         on a TLS socket, nothing on any other."""
-        if w.active and w not in self._carry and tls_pending(w):
+        if w.active and w.sock.pending():  # type: ignore[union-attr]
             if not self._carry:
                 self._carry_started()
             self._carry[w] = None
@@ -45,23 +49,14 @@ class TLSCarry:
     def _with_carried(self, ready: Any) -> Any:
         """``ready`` and the carried TLS readers still armed with bytes
         pending, as read-ready entries of the poller's own form (a reader
-        whose fd the poller reported readable too is not listed twice)."""
+        whose fd the poller reported readable too is not listed twice: it
+        runs once a pass)."""
         carried = list(self._carry)
         self._carry.clear()
-        keyed, ready_r = self._REPORTS_KEYS, self._READY_READ
+        keyed, ready_r, io = self._REPORTS_KEYS, self._READY_READ, self._io
         listed = {(key.fd if keyed else key) for key, bits in ready if bits & ready_r}
-        extra = []
-        for w in carried:
-            slot = self._io.get(w.fd)
-            if w.fd in listed or not w.active or slot is None or slot[READ] is not w or not tls_pending(w):
-                continue
-            extra.append((w if keyed else w.fd, ready_r))  # a SocketIO has .fd, as a key has
+        # A watcher in its fd's slot is armed; ``pending()`` of an SSLSocket
+        # never raises (closed, it has no TLS object left and answers 0).
+        extra = [(w if keyed else w.fd, ready_r) for w in carried  # a SocketIO has .fd, as a key has
+                 if w.fd not in listed and io.get(w.fd, NO_SLOT)[READ] is w and w.sock.pending()]
         return list(ready) + extra if extra else ready
-
-
-def tls_pending(w: SocketIO) -> int:
-    """How many decrypted bytes TLS reader ``w``'s socket holds (0 once it is closed)."""
-    try:
-        return int(w.sock.pending())  # type: ignore[union-attr]
-    except (OSError, ValueError):  # closed under us: the tables find out
-        return 0
