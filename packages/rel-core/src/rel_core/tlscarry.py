@@ -58,5 +58,6 @@ class TLSCarry:
         # A watcher in its fd's slot is armed; ``pending()`` of an SSLSocket
         # never raises (closed, it has no TLS object left and answers 0).
         extra = [(w if keyed else w.fd, ready_r) for w in carried  # a SocketIO has .fd, as a key has
-                 if w.fd not in listed and io.get(w.fd, NO_SLOT)[READ] is w and w.sock.pending()]
+                 if w.fd not in listed and io.get(w.fd, NO_SLOT)[READ] is w
+                 and w.sock.pending()]  # type: ignore[union-attr]
         return list(ready) + extra if extra else ready
