@@ -18,6 +18,8 @@ import time
 
 import pytest
 
+import rel_core.rel
+
 from relcore_testing import Guard, dispatch_to_end, run_in_thread
 
 
@@ -188,6 +190,42 @@ def test_written_from_another_thread_while_the_loop_runs(rel):
     assert not errors and not guard.expired, "the moved timer did not fire"
     assert seen and seen[0][0] == seen[0][1] and seen[0][2]
     assert fired == [threading.current_thread()]
+
+
+def test_read_back_from_another_thread_among_other_queued_calls(rel, socks):
+    """While the loop is busy in a callback, a thread's writes are queued: it
+    reads each timer's own deadline back, whatever else it queued after."""
+    a, _b = socks()
+    t = rel.timeout(60, rel.abort)
+    other = rel.timeout(60, noop)
+    holding, release = threading.Event(), threading.Event()
+    seen = {}
+
+    def hold():
+        holding.set()
+        release.wait(10)  # the loop stays here: the thread's calls stay queued
+
+    def writer():
+        try:
+            holding.wait(10)
+            now = time.monotonic()
+            t.expiration = mine = now + 0.2
+            other.expiration = theirs = now + 30
+            rel.read(a, noop)  # an I/O arm queued after both
+            seen.update(t=(t.expiration, mine), other=(other.expiration, theirs),
+                        queued=len(rel_core.rel.registrar._calls))
+        finally:
+            release.set()
+
+    rel.timeout(0, hold)
+    guard = Guard(rel, 10)
+    thread, errors = run_in_thread(writer)
+    rel.dispatch()
+    thread.join(10)
+    guard.cancel()
+    assert not errors and not guard.expired
+    assert seen["queued"] >= 3  # still queued when read back
+    assert seen["t"][0] == seen["t"][1] and seen["other"][0] == seen["other"][1]
 
 
 # -- reprs: rel 0.4.9.27's, string for string -------------------------------------------

@@ -79,11 +79,12 @@ class TimerTable(LoopThread):
         if intent is False:
             return None
         if intent:
-            # A timer's queued calls fold into one item (calls.py), which the
-            # loop may be taking meanwhile: read a copy of it.
+            # The newest call queued for ``t`` is its arm (the caller's own:
+            # calls fold, the latest wins), ``(t, deadline, gen)``. The loop
+            # may be taking an item meanwhile: read a copy of it.
             for item in reversed(list(self._calls)):
-                for method, args in item[:1]:
-                    if args and args[0] is t and method.__name__ == "_arm_timer_at":
+                for _method, args in item[:1]:
+                    if args and args[0] is t:
                         return args[1]  # type: ignore[no-any-return]
             # applied meanwhile: the heap has it
         return self._timers.deadline_of(t)
