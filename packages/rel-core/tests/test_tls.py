@@ -309,3 +309,32 @@ def test_reader_beside_a_writer_of_its_socket_gets_pending_bytes(rel: Any, pair:
     rel.dispatch()
     assert not guard.expired, "got %d of %d bytes" % (len(got), len(expected))
     assert bytes(got) == expected and writes
+
+
+def test_carried_reader_moves_with_a_switch_of_registrar(rel: Any, pair: Any, monkeypatch: Any) -> None:
+    """initialize() again between two loop() calls, a TLS reader carried with
+    bytes pending: the new registrar runs it without waiting for the network."""
+    from test_behaviour import _install_switch_target
+
+    import rel_core.rel as facade
+
+    server, client = pair()
+    expected = b"".join(messages())
+    send_all(server, expected)
+    got = bytearray()
+
+    def on_read() -> bool:
+        read_some(client, got)
+        if len(got) >= len(expected):
+            rel.abort()
+        return True
+
+    rel.read(client, on_read)
+    guard = Guard(rel, 5.0)
+    while not got:
+        rel.loop()  # the first read: the rest is decrypted, pending, carried
+    _install_switch_target(monkeypatch, type(facade.registrar))
+    assert rel.initialize(["switched"], ["strict"]) == "switched"
+    rel.dispatch()
+    assert not guard.expired, "got %d of %d bytes after the switch" % (len(got), len(expected))
+    assert bytes(got) == expected
