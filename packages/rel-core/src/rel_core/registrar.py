@@ -296,7 +296,6 @@ class Registrar(IOTable, TimerTable, SignalTable, TLSCarry, Switching):
         timers, io, signals = self._timers, self._io, self._signals
         calls, sigq, carry = self._calls, self._sigq, self._carry
         want_r, want_w, want_e = self._ready_bits
-        want_w_or_e = want_w | want_e
         run_io, wait, monotonic = self._run_io, self._poller_wait, time.monotonic
         keyed, max_wait, read, write, error = self._REPORTS_KEYS, MAX_WAIT, READ, WRITE, ERROR
         probe = self._poller_probe
@@ -341,15 +340,14 @@ class Registrar(IOTable, TimerTable, SignalTable, TLSCarry, Switching):
                         run_io(w)
                     elif probe is not None and slot[error] is not None:
                         bits = (bits & ~want_r) | probe(fd)
-                if bits & want_w_or_e:
-                    if bits & want_w:
-                        w = slot[write]
-                        if w is not None and w.active:
-                            run_io(w)
-                    if bits & want_e:
-                        w = slot[error]
-                        if w is not None and w.active:
-                            run_io(w)
+                if bits & want_w:
+                    w = slot[write]
+                    if w is not None and w.active:
+                        run_io(w)
+                if bits & want_e:
+                    w = slot[error]
+                    if w is not None and w.active:
+                        run_io(w)
             if timers.live:
                 now = monotonic()
                 if timers._heap[0][0] <= now:
