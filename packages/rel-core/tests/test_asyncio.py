@@ -658,3 +658,34 @@ def test_switching_to_asyncio_keeps_timers_and_calls_running(arel):
     finally:
         guard.cancel()
     assert got == ["in asyncio.run", "in dispatch"]
+
+
+def test_a_call_made_once_the_loop_stopped_comes_after_those_queued():
+    """A thread arms a watcher while asyncio's loop runs (queued for it), the
+    loop's own runner stops it before rel applied that, then the same thread
+    deletes the watcher: the arm is applied first, so nothing stays armed."""
+    loop = asyncio.new_event_loop()
+    a, b = pair()
+    made: List[Any] = []
+    regs: List[Any] = []
+    try:
+        def in_the_loop() -> None:
+            regs.append(AsyncioRegistrar())  # made in the running loop: bound to it
+            t = threading.Thread(target=lambda: made.append(regs[0].write(a, lambda: True)))
+            t.start()
+            t.join(10)  # its arm is queued: this is the loop's thread, running
+            loop.stop()  # its runner stops it: rel's pass for the arm never runs
+
+        loop.call_soon(in_the_loop)
+        loop.run_forever()
+        reg = regs[0]
+        assert len(reg._calls) == 1 and not made[0].pending()
+        made[0].delete()  # no loop runs now: at once, after the queued arm
+        loop.run_until_complete(asyncio.sleep(0.05))  # whatever else is left
+        assert not made[0].pending() and reg.report()["writes"] == 0
+    finally:
+        for reg in regs:
+            reg.close()
+        loop.close()
+        a.close()
+        b.close()

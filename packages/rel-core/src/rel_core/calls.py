@@ -127,6 +127,10 @@ def loop_thread_only(method: Optional[Callable[..., Any]] = None, forward_as: Op
                 if self._owner is None:  # the loop cannot start while we hold the lock
                     if self._closed:
                         return _on_closed(method)
+                    if self._calls:
+                        # Queued while a loop ran, and not applied (an asyncio
+                        # loop stopped by its own runner): they come first.
+                        self._run_calls()
                     return method(self, *args)
                 if self._enqueue(call, None if key is None else key(args), fold, force):
                     wake = not self._woken
