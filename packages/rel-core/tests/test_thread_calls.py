@@ -317,10 +317,13 @@ def test_a_thread_waits_no_longer_than_a_stalled_loop(rel, monkeypatch):
     rel.timeout(10, rel.abort)
     t0 = time.monotonic()
     rel.loop()
-    assert time.monotonic() - t0 < 15
+    took = time.monotonic() - t0
+    assert took < 15
     ((t, errors),) = threads
     assert not t.is_alive() and not errors, errors
     assert len(made) == total
+    # Each of the 3 calls beyond the bound waited STALL first, never less.
+    assert took >= 3 * 0.5, took
     rel.loop(True)
     assert all(t.pending() for t in made)
     rel.init()
@@ -340,3 +343,70 @@ def test_the_loops_own_thread_never_waits(rel):
     assert len(made) == MAX_QUEUED * 2 and all(t.pending() for t in made)
     assert len(reg()._calls) == 0
     rel.init()
+
+
+def test_each_drain_starts_the_stall_clock_again(rel, monkeypatch):
+    """A loop that keeps draining, however slowly, is not stalled: threads
+    that compete for room through several drains, longer than STALL in all,
+    never queue beyond the bound."""
+    monkeypatch.setattr(calls_module, "STALL", 0.5)
+    made: List[Any] = []
+    each = MAX_QUEUED
+    longest = [0]
+
+    def fill() -> None:
+        for _ in range(each):
+            made.append(rel.timeout(30, lambda: None))
+            longest[0] = max(longest[0], len(reg()._calls))
+
+    def slowly() -> bool:
+        time.sleep(0.3)  # held 0.3 s a pass: each drain comes within STALL
+        return len(made) < 3 * each
+
+    fillers = [run_in_thread(fill) for _ in range(3)]
+    rel.timeout(0.01, slowly)
+    rel.timeout(30, rel.abort)
+    rel.dispatch()
+    for th, errors in fillers:
+        th.join(20)
+        assert not th.is_alive() and not errors, errors
+    assert len(made) == 3 * each
+    assert longest[0] <= MAX_QUEUED, longest[0]
+    rel.init()
+
+
+def test_a_call_after_a_drain_wakes_the_loop_again(rel, socks):
+    """One wake-up a drain, not one a call: a thread's call after the loop
+    drained the previous one still wakes a loop that waits on a far timer."""
+    woke: List[float] = []
+    a, b = socks()
+    c, d = socks()
+    b.send(b"1")
+    d.send(b"2")
+
+    def on_a() -> bool:
+        a.recv(1)
+        woke.append(time.monotonic())
+        return False
+
+    def on_c() -> bool:
+        c.recv(1)
+        woke.append(time.monotonic())
+        rel.abort()
+        return False
+
+    def caller() -> None:
+        rel.read(a, on_a)  # wakes the loop, which drains it and runs on_a
+        assert wait_for(lambda: len(woke) == 1)
+        time.sleep(0.2)  # the loop waits on its far timer again
+        asked.append(time.monotonic())
+        rel.read(c, on_c)  # after that drain: must wake it again
+
+    asked: List[float] = []
+    rel.timeout(30, rel.abort)
+    th, errors = run_in_thread(caller)
+    rel.dispatch()
+    th.join(10)
+    assert not errors, errors
+    assert len(woke) == 2
+    assert woke[1] - asked[0] < 5.0, "the second call waited for the far timer"
