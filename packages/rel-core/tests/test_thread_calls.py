@@ -349,7 +349,7 @@ def test_each_drain_starts_the_stall_clock_again(rel, monkeypatch):
     """A loop that keeps draining, however slowly, is not stalled: threads
     that compete for room through several drains, longer than STALL in all,
     never queue beyond the bound."""
-    monkeypatch.setattr(calls_module, "STALL", 0.5)
+    monkeypatch.setattr(calls_module, "STALL", 1.0)
     made: List[Any] = []
     each = MAX_QUEUED
     longest = [0]
@@ -360,7 +360,7 @@ def test_each_drain_starts_the_stall_clock_again(rel, monkeypatch):
             longest[0] = max(longest[0], len(reg()._calls))
 
     def slowly() -> bool:
-        time.sleep(0.3)  # held 0.3 s a pass: each drain comes within STALL
+        time.sleep(0.2)  # held 0.2 s a pass: each drain comes well within STALL
         return len(made) < 3 * each
 
     fillers = [run_in_thread(fill) for _ in range(3)]
