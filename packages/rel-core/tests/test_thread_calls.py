@@ -361,7 +361,10 @@ def test_each_drain_starts_the_stall_clock_again(rel, monkeypatch):
 
     def slowly() -> bool:
         time.sleep(0.2)  # held 0.2 s a pass: each drain comes well within STALL
-        return len(made) < 3 * each
+        if len(made) < 3 * each:
+            return True
+        rel.abort()  # all made (the 30 s timers they armed would keep dispatch() going)
+        return False
 
     fillers = [run_in_thread(fill) for _ in range(3)]
     rel.timeout(0.01, slowly)
