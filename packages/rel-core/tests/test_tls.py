@@ -71,26 +71,40 @@ def read_some(sock: ssl.SSLSocket, into: bytearray, size: int = 64) -> None:
         pass  # a readiness with nothing to decrypt yet
 
 
+class Reader:
+    """A read watcher on ``client`` that reads 64 bytes a callback and ends
+    the loop once ``expected`` has come; ``each()``, if given, runs first in
+    every callback. ``run()``: dispatch, bounded, and check every byte came,
+    in order."""
+
+    def __init__(self, rel: Any, client: ssl.SSLSocket, expected: bytes, each: Any = None) -> None:
+        self.rel, self.client, self.expected, self.each = rel, client, expected, each
+        self.got = bytearray()
+
+    def on_read(self) -> bool:
+        if self.each is not None:
+            self.each()
+        read_some(self.client, self.got)
+        if len(self.got) >= len(self.expected):
+            self.rel.abort()
+        return True
+
+    def run(self) -> None:
+        guard = Guard(self.rel, 5.0)
+        self.rel.dispatch()
+        assert not guard.expired, "got %d of %d bytes; the rest stayed pending in the SSLSocket" % (
+            len(self.got), len(self.expected))
+        assert bytes(self.got) == self.expected
+
+
 def test_many_messages_in_one_tls_record_all_arrive(rel: Any, pair: Any) -> None:
     server, client = pair()
     expected = b"".join(messages())
     send_all(server, expected)  # one write: one record; then the server says nothing more
-    got = bytearray()
     calls = []
-
-    def on_read() -> bool:
-        calls.append(len(got))
-        read_some(client, got)
-        if len(got) >= len(expected):
-            rel.abort()
-        return True
-
-    rel.read(client, on_read)
-    guard = Guard(rel, 5.0)
-    rel.dispatch()
-    assert not guard.expired, "got %d of %d bytes; the rest stayed pending in the SSLSocket" % (
-        len(got), len(expected))
-    assert bytes(got) == expected
+    reader = Reader(rel, client, expected, lambda: calls.append(1))
+    rel.read(client, reader.on_read)
+    reader.run()
     assert len(calls) >= len(expected) // 64  # one 64-byte read a callback: many passes, no wait
 
 
@@ -99,20 +113,9 @@ def test_messages_in_a_record_each_all_arrive(rel: Any, pair: Any) -> None:
     records = [m * 5 for m in messages()]  # 100 bytes a record, read 64 at a time
     for record in records:
         send_all(server, record)
-    expected = b"".join(records)
-    got = bytearray()
-
-    def on_read() -> bool:
-        read_some(client, got)
-        if len(got) >= len(expected):
-            rel.abort()
-        return True
-
-    rel.read(client, on_read)
-    guard = Guard(rel, 5.0)
-    rel.dispatch()
-    assert not guard.expired, "got %d of %d bytes" % (len(got), len(expected))
-    assert bytes(got) == expected
+    reader = Reader(rel, client, b"".join(records))
+    rel.read(client, reader.on_read)
+    reader.run()
 
 
 def test_event_with_ev_read_gets_pending_bytes(rel: Any, pair: Any) -> None:
@@ -265,21 +268,10 @@ def test_reader_runs_once_a_pass_when_the_poller_reports_it_too(rel: Any, pair: 
     records = [m * 5 for m in messages()]
     for record in records:
         send_all(server, record)
-    expected = b"".join(records)
-    got = bytearray()
     ticks: List[int] = []
-
-    def on_read() -> bool:
-        ticks.append(rel.tick())
-        read_some(client, got)
-        if len(got) >= len(expected):
-            rel.abort()
-        return True
-
-    rel.read(client, on_read)
-    guard = Guard(rel, 5.0)
-    rel.dispatch()
-    assert not guard.expired and bytes(got) == expected
+    reader = Reader(rel, client, b"".join(records), lambda: ticks.append(rel.tick()))
+    rel.read(client, reader.on_read)
+    reader.run()
     assert len(ticks) == len(set(ticks)), "a reader ran twice in one pass"
 
 
@@ -290,25 +282,12 @@ def test_reader_beside_a_writer_of_its_socket_gets_pending_bytes(rel: Any, pair:
     server, client = pair()
     expected = b"".join(messages())
     send_all(server, expected)
-    got = bytearray()
     writes = []
-
-    def on_read() -> bool:
-        read_some(client, got)
-        if len(got) >= len(expected):
-            rel.abort()
-        return True
-
-    def on_writable() -> bool:
-        writes.append(1)  # always writable: runs every pass, sends nothing
-        return True
-
-    rel.read(client, on_read)
-    rel.write(client, on_writable)
-    guard = Guard(rel, 5.0)
-    rel.dispatch()
-    assert not guard.expired, "got %d of %d bytes" % (len(got), len(expected))
-    assert bytes(got) == expected and writes
+    reader = Reader(rel, client, expected)
+    rel.read(client, reader.on_read)
+    rel.write(client, lambda: writes.append(1) or True)  # always writable: every pass, sends nothing
+    reader.run()
+    assert writes
 
 
 def test_carried_reader_moves_with_a_switch_of_registrar(rel: Any, pair: Any, monkeypatch: Any) -> None:
@@ -321,20 +300,12 @@ def test_carried_reader_moves_with_a_switch_of_registrar(rel: Any, pair: Any, mo
     server, client = pair()
     expected = b"".join(messages())
     send_all(server, expected)
-    got = bytearray()
-
-    def on_read() -> bool:
-        read_some(client, got)
-        if len(got) >= len(expected):
-            rel.abort()
-        return True
-
-    rel.read(client, on_read)
+    reader = Reader(rel, client, expected)
+    rel.read(client, reader.on_read)
     guard = Guard(rel, 5.0)
-    while not got:
+    while not reader.got:
         rel.loop()  # the first read: the rest is decrypted, pending, carried
+    guard.cancel()
     _install_switch_target(monkeypatch, type(facade.registrar))
     assert rel.initialize(["switched"], ["strict"]) == "switched"
-    rel.dispatch()
-    assert not guard.expired, "got %d of %d bytes after the switch" % (len(got), len(expected))
-    assert bytes(got) == expected
+    reader.run()
