@@ -192,6 +192,21 @@ def test_written_from_another_thread_while_the_loop_runs(rel):
     assert fired == [threading.current_thread()]
 
 
+def test_expiration_reads_the_live_deadline_not_a_stale_one(rel):
+    """Re-armed later, a timer leaves its old entry in the heap (deleted
+    lazily), ahead of the new one: expiration is the new deadline."""
+    t = rel.timeout(10, noop)
+    first = t.expiration
+    other = rel.timeout(5, noop)  # the heap's top, armed between t's two arms
+    t.add(20)
+    assert t.expiration > first + 5
+    t.expiration = first - 5  # and moved earlier: the newest entry again
+    later = rel.timeout(1, noop)  # armed after t, due first: the heap's top now
+    assert t.expiration == first - 5
+    for timer in (t, other, later):
+        timer.delete()
+
+
 def test_read_back_from_another_thread_among_other_queued_calls(rel, socks):
     """While the loop is busy in a callback, a thread's writes are queued: it
     reads each timer's own deadline back, whatever else it queued after."""

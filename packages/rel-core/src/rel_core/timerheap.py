@@ -96,8 +96,8 @@ class TimerHeap:
         seq = timer._seq
         if seq is None:
             return None
-        for deadline, s, t in list(self._heap):
-            if s == seq and t is timer:
+        for deadline, s, _t in list(self._heap):
+            if s == seq:  # seqs are unique: the timer's live entry, not a stale one of it
                 return deadline
         return None
 
