@@ -131,20 +131,14 @@ class RunsOnLoop(SignalsOnLoop):
         loop = self._sync_loop("dispatch")
         if loop.is_running():
             return None  # running in another thread
-        try:
-            successor = self._claim(True)
-        except RuntimeError:
-            return None
-        if successor is not None:
-            return successor.dispatch()  # type: ignore[no-any-return]
-        try:
-            if self.has_work():
-                self._serve(loop, once=False)
-        finally:
-            self._running = False
-            self._release()
+        super().dispatch()  # claims the loop, runs _dispatching, releases it
         self._take_error()
         return None
+
+    def _dispatching(self) -> None:
+        loop = self._loop
+        assert loop is not None  # bound by dispatch()'s _sync_loop
+        self._serve(loop, once=False)
 
     def loop(self, nonblock: bool = False) -> None:
         """Run the asyncio loop until one pass of rel has run (one that does

@@ -267,13 +267,18 @@ class Registrar(IOTable, TimerTable, SignalTable, TLSCarry, Switching):
             return successor.dispatch()  # type: ignore[no-any-return]
         try:
             if self.has_work():
-                self._run(True, True)
+                self._dispatching()
         finally:
             try:
                 self._running = False
             finally:
                 self._release()
         return None
+
+    def _dispatching(self) -> None:
+        """What dispatch() runs once it holds the loop: the passes (the
+        asyncio registrar runs asyncio's loop instead)."""
+        self._run(True, True)
 
     def loop(self, nonblock: bool = False) -> None:
         """Run one iteration: wait for the first thing ready (not at all with
