@@ -194,6 +194,99 @@ def test_folded_calls_keep_rels_replacement_rule(rel, socks):
     kept.delete()
 
 
+#: (what another thread does, which watchers are armed once the loop applied
+#: it, how many calls it queued). The slot's own watcher ``y`` is armed
+#: first; ``v`` and ``w`` are watchers of the same fd and kind, not armed.
+FOLDS = [
+    ("+v -v", "", 1),  # y replaced by v, then v deleted
+    ("+v -v -v", "", 1),
+    ("+v -v -y", "", 1),  # y was replaced and disarmed already
+    ("+v -v +w", "w", 1),
+    ("+v +w", "w", 1),  # of two arms the last one counts
+    ("+v -y", "v", 1),  # y was replaced by v: deleting it changes nothing
+    ("+v -y -v", "", 1),
+    ("-y -y", "", 1),
+    ("-v -y", "", 2),  # two deletes of different watchers: both are applied
+    ("-y +v", "v", 1),
+    ("-y -v +w -w", "", 2),
+    ("-y +y", "y", 1),
+]
+
+
+@pytest.mark.parametrize("ops, armed, queued", FOLDS, ids=[f[0] for f in FOLDS])
+def test_calls_of_one_slot_fold_into_what_they_do_together(rel, socks, caplog, ops, armed,
+                                                           queued):
+    """With the loop's thread held inside a callback, another thread arms and
+    deletes watchers of one fd's read slot: its calls fold into as few as do
+    the same, and once the loop applies them the slot holds what the calls,
+    applied one by one, would have left (one watcher per fd and kind, the
+    newest replacing the one armed: as rel)."""
+    a, _ = socks()  # nothing is ever sent to it: its readers never fire
+    watchers = {}
+    for name in "vwy":  # y last: arming it replaced v and w, disarmed anyway
+        watchers[name] = rel.read(a, lambda: True)
+        if name != "y":
+            watchers[name].delete()
+    held, release = hold_the_loop(rel)
+    seen: List[int] = []
+
+    def worker() -> None:
+        assert held.wait(10)
+        for op in ops.split():
+            w = watchers[op[1]]
+            w.add() if op[0] == "+" else w.delete()
+        seen.append(len(reg()._calls))
+        release.set()
+
+    def after_release() -> None:
+        # in a later pass, after the loop applied the calls; pause() (not
+        # abort(), which deletes every watcher) to read what they left
+        rel.timeout(0.05, rel.pause)
+
+    rel.timeout(0, after_release)
+    guard = rel.timeout(10, rel.abort)
+    th, errors = run_in_thread(worker)
+    with caplog.at_level("WARNING", logger="rel"):
+        rel.dispatch()
+    th.join(10)
+    assert not errors, errors
+    assert seen == [queued]
+    assert {n for n, w in watchers.items() if w.pending()} == set(armed)
+    assert rel.report()["reads"] == len(armed)
+    guard.delete()
+    assert not [r for r in caplog.records if "another thread" in r.getMessage()]
+
+
+def test_an_arm_then_a_delete_leave_an_empty_slot_empty(rel, socks, caplog):
+    """An arm then a delete of one watcher, from another thread, on an fd
+    the loop watches nothing on: nothing is armed, and the loop applies it
+    without a word."""
+    a, _ = socks()
+    w = rel.read(a, lambda: True)
+    w.delete()
+    held, release = hold_the_loop(rel)
+    seen: List[int] = []
+
+    def worker() -> None:
+        assert held.wait(10)
+        w.add()
+        w.delete()
+        seen.append(len(reg()._calls))
+        release.set()
+
+    rel.timeout(0.05, rel.pause)  # not abort(): it would delete what was armed
+    guard = rel.timeout(10, rel.abort)
+    th, errors = run_in_thread(worker)
+    with caplog.at_level("WARNING", logger="rel"):
+        rel.dispatch()
+    th.join(10)
+    assert not errors, errors
+    assert seen == [1]
+    assert not w.pending() and rel.report()["reads"] == 0
+    guard.delete()
+    assert not [r for r in caplog.records if "another thread" in r.getMessage()]
+
+
 # -- backpressure ----------------------------------------------------------------------------
 def fill_queue(rel: Any, count: int, made: List[Any]) -> None:
     """From another thread: arm ``count`` distinct timers (nothing folds)."""
@@ -376,6 +469,28 @@ def test_each_drain_starts_the_stall_clock_again(rel, monkeypatch):
     assert len(made) == 3 * each
     assert longest[0] <= MAX_QUEUED, longest[0]
     rel.init()
+
+
+def test_the_stall_clock_counts_time_with_nothing_applied(monkeypatch):
+    """A call waiting for room is stalled only by STALL seconds in which the
+    loop applied nothing: one that finds the queue full again after every
+    drain (others took the room first) waits on, however long in all. (A
+    loop's drains cannot be timed against a waiting thread's looks from a
+    test without racing them; a LoopThread's own drains can.)"""
+    monkeypatch.setattr(calls_module, "STALL", 0.3)
+    monkeypatch.setattr(calls_module, "ROOM_POLL", 0.05)
+    lt = calls_module.LoopThread()
+    stall: List[float] = []
+    with lt._lock:
+        t0 = time.monotonic()
+        for _ in range(10):  # each look waits ROOM_POLL: 0.5 s in all, past STALL
+            assert lt._wait_for_room(stall) is False
+            lt._run_calls()  # a drain (of nothing) between two looks
+        assert time.monotonic() - t0 >= 0.3
+        t1 = time.monotonic()
+        while not lt._wait_for_room(stall):  # no drain now: stalled after STALL
+            assert time.monotonic() - t1 < 10
+        assert time.monotonic() - t1 >= 0.3
 
 
 def test_a_call_after_a_drain_wakes_the_loop_again(rel, socks):

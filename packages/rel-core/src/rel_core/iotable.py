@@ -23,26 +23,33 @@ from .logs import logger
 
 
 def _slot_key(args: Tuple[Any, ...]) -> Tuple[int, int]:
-    w = args[0]
+    (w,) = args
     return (w.fd, w.kind)
 
 
 def _fold_io(queued: Call, new: Call) -> Optional[Call]:
     """Fold ``new``, an arm or a delete of a watcher queued from another
     thread, into ``queued``, the call queued before it for the same fd and
-    kind (calls.py). A slot holds one watcher: an arm replaces whatever it
-    held, so nothing before an arm counts; a delete after an arm of that very
-    watcher leaves the slot empty (``_clear_slot``: no poller call if it was
-    empty already), after an arm of another or a clear it does nothing; two
-    deletes of different watchers stay two calls."""
-    if new[0].__name__ != "_disarm_now":
+    kind (calls.py), or None where they must stay two calls.
+
+    A slot holds one watcher, and an arm replaces whatever it held: after an
+    arm nothing before it counts. A delete of ``w`` after...
+
+    * an arm of ``w``: the slot ends empty (``_clear_slot``, which costs no
+      poller call if it was empty already);
+    * an arm of another watcher: nothing (``w`` was replaced, if it was armed);
+    * a clear: nothing (the slot is empty already);
+    * a delete of ``w``: nothing; of another watcher: a second call."""
+    method, (w,) = new
+    if method is not IOTable._disarm_now:
         return new
-    before, w = queued[0].__name__, new[1][0]
-    if before == "_clear_slot":
+    before, args = queued
+    if before is IOTable._clear_slot:
         return queued
-    if before == "_arm_io_here":
-        return (IOTable._clear_slot, (w.fd, w.kind)) if queued[1][0] is w else queued
-    return queued if queued[1][0] is w else None
+    (v,) = args
+    if before is IOTable._disarm_now:
+        return queued if v is w else None
+    return (IOTable._clear_slot, (w.fd, w.kind)) if v is w else queued
 
 
 class IOTable(LoopThread):
