@@ -407,6 +407,6 @@ def mutate(session: nox.Session) -> None:
     see tests/mutation/run.py."""
     # Editable: the coverage map (run.py) names lines of the sources in this
     # tree, so the tests must import them from here, not from a wheel's copy.
-    install_local(session, "rel-core", "rel-util", editable=True)
+    install_local(session, "rel-core", "rel-registrars", "rel-util", editable=True)
     session.install(*TEST_DEPS, "pytest-cov>=4", "cosmic-ray>=8.3")
     session.run("python", os.path.join(ROOT, "tests", "mutation", "run.py"), *session.posargs)

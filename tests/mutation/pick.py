@@ -10,6 +10,10 @@ run.py made before the session), stopping at the first failure:
 * a line no test ever ran cannot be killed: nothing runs, the mutant
   survives (and is listed for a test to be written).
 
+With ``--others`` (run.py's second run of a survivor listed ``outside:``):
+the same tests, every parameter of them, on the suite's other registrars
+(run.OTHER_REGISTRARS).
+
 Environment: REL_MUTATE_WORK (run.py's work directory: ``coverage.json``,
 ``pristine/``).
 """
@@ -23,7 +27,7 @@ import subprocess
 import sys
 from typing import List, Set
 
-from run import MODULES, PYTEST, SUITES  # beside this file
+from run import MODULES, OTHER_REGISTRARS, PYTEST, SUITES  # beside this file
 
 
 def changed_lines(pristine: str, mutated: str) -> Set[int]:
@@ -41,6 +45,7 @@ def changed_lines(pristine: str, mutated: str) -> Set[int]:
 
 def main() -> int:
     name = sys.argv[1]
+    others = sys.argv[2:] == ["--others"]
     work = os.environ["REL_MUTATE_WORK"]
     module_path, suite = MODULES[name]
     with open(os.path.join(work, "coverage.json"), encoding="utf-8") as f:
@@ -59,6 +64,12 @@ def main() -> int:
                 full = True
             elif node not in tests:
                 tests.append(node)
+    env = None
+    if others:
+        # The map's node ids carry the default registrar as a parameter
+        # ("test_x[selectors]"): without it, pytest runs them on each one.
+        tests = list(dict.fromkeys(t.split("[", 1)[0] for t in tests))
+        env = dict(os.environ, **OTHER_REGISTRARS[suite])
     if full:
         args = [SUITES[suite][0]]
     elif tests:
@@ -68,7 +79,7 @@ def main() -> int:
         return 0
     cmd = PYTEST.split() + args
     cmd[0] = sys.executable
-    return subprocess.call(cmd)
+    return subprocess.call(cmd, env=env)
 
 
 if __name__ == "__main__":

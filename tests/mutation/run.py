@@ -17,6 +17,12 @@ difference) is listed in ``equivalent.md`` beside this file: one line per
 mutant, ``module | operator | source line | reason``. The score counts
 those apart: ``killed / (mutants - listed equivalents)``.
 
+A survivor listed as ``outside:`` (killed only on registrars other than the
+suite's default) gets a second run: the tests its lines select, every
+parameter of them, on the suite's other registrars (OTHER_REGISTRARS, from
+rel-registrars and rel-core's asyncio). Killed there, it counts as killed
+(column ``elsewhere``); surviving there too, it counts against the score.
+
 Usage: ``python tests/mutation/run.py [--workers N] [--only registrar,bus]
 [--keep DIR]``. Prints a table per module and every unlisted survivor (with
 its diff), writes ``report.json`` in the work directory, and exits 1 when
@@ -51,6 +57,13 @@ PYTEST = "python -m pytest -x -q -p no:cacheprovider --timeout=10 -o timeout_met
 SUITES: Dict[str, Tuple[str, str]] = {
     "core": ("packages/rel-core/tests", "rel_core"),
     "util": ("packages/rel-util/tests", "rel_util"),
+}
+
+#: {suite: the environment that runs its tests on the registrars other than
+#: its default} (conftest.py of rel-core: REL_TEST_REGISTRARS). A suite not
+#: here has no second run.
+OTHER_REGISTRARS: Dict[str, Dict[str, str]] = {
+    "core": {"REL_TEST_REGISTRARS": "all", "REL_TEST_SKIP_REGISTRARS": "selectors"},
 }
 
 #: {short name: (path from the repo root, suite)}. rel-core's suite runs on
@@ -191,25 +204,52 @@ def write_config(path: str, module_path: str, command: str, urls: List[str]) -> 
 
 
 def run_module(work: str, name: str, urls: List[str], retest: bool = False) -> List[dict]:
-    """Run ``name``'s session (or, with ``retest``, run its survivors again)."""
-    module_path, _suite = MODULES[name]
+    """Run ``name``'s session (or, with ``retest``, run its survivors again),
+    then the second run of its ``outside:`` survivors."""
+    module_path, suite = MODULES[name]
     command = "%s tests/mutation/pick.py %s" % (sys.executable, name)
     config = os.path.join(work, name + ".toml")
     session = os.path.join(work, name + ".sqlite")
     write_config(config, module_path, command, urls)
     if retest:
         # cosmic-ray exec runs the jobs that have no result: forget the survivors'.
-        db = sqlite3.connect(session)
-        with db:
-            db.execute("DELETE FROM work_results WHERE test_outcome = 'SURVIVED'")
-        db.close()
+        forget(session, [r["job_id"] for r in collect(work, name) if r["outcome"] == "survived"])
     else:
         subprocess.run(["cosmic-ray", "init", config, session], check=True, cwd=ROOT)
         subprocess.run(["cr-filter-operators", session, config], check=True, cwd=ROOT)
     started = time.monotonic()
     subprocess.run(["cosmic-ray", "exec", config, session], check=True, cwd=ROOT)
     print("%s: %.0f s" % (name, time.monotonic() - started), flush=True)
+    results = collect(work, name)
+    if suite not in OTHER_REGISTRARS:
+        return results
+    equivalents = load_equivalents(os.path.join(HERE, "equivalent.md"))
+    outside = [r for r in results if r["outcome"] == "survived"
+               and equivalents.get((name, r["operator"], r["code"]), "").startswith("outside:")]
+    if not outside:
+        return results
+    write_config(config, module_path, command + " --others", urls)
+    forget(session, [r["job_id"] for r in outside])
+    started = time.monotonic()
+    subprocess.run(["cosmic-ray", "exec", config, session], check=True, cwd=ROOT)
+    print("%s, %d outside survivors on the other registrars: %.0f s"
+          % (name, len(outside), time.monotonic() - started), flush=True)
+    second = os.path.join(work, name + "-elsewhere.json")
+    earlier: List[str] = []  # (a --retest keeps the earlier second run's kills)
+    if os.path.exists(second):
+        with open(second, encoding="utf-8") as f:
+            earlier = json.load(f)
+    with open(second, "w", encoding="utf-8") as f:
+        json.dump(sorted(set(earlier) | {r["job_id"] for r in outside}), f)
     return collect(work, name)
+
+
+def forget(session: str, job_ids: List[str]) -> None:
+    """Drop these jobs' results, so that the next ``cosmic-ray exec`` runs them."""
+    db = sqlite3.connect(session)
+    with db:
+        db.executemany("DELETE FROM work_results WHERE job_id = ?", [(j,) for j in job_ids])
+    db.close()
 
 
 def collect(work: str, name: str) -> List[dict]:
@@ -220,6 +260,10 @@ def collect(work: str, name: str) -> List[dict]:
                           capture_output=True, text=True).stdout
     with open(os.path.join(work, "pristine", module_path), encoding="utf-8") as f:
         source = f.read().splitlines()
+    second: List[str] = []  # the jobs of the second run (run_module)
+    if os.path.exists(os.path.join(work, name + "-elsewhere.json")):
+        with open(os.path.join(work, name + "-elsewhere.json"), encoding="utf-8") as f:
+            second = json.load(f)
     results = []
     for line in dump.splitlines():
         item, result = json.loads(line)
@@ -228,12 +272,14 @@ def collect(work: str, name: str) -> List[dict]:
         spec = item["mutations"][0]
         lineno = spec["start_pos"][0]
         results.append({
+            "job_id": item["job_id"],
             "module": name,
             "operator": spec["operator_name"],
             "occurrence": spec["occurrence"],
             "line": lineno,
             "code": source[lineno - 1].strip(),
             "outcome": result.get("test_outcome") or result.get("worker_outcome"),
+            "elsewhere": item["job_id"] in second,
             "diff": result.get("diff") or "",
         })
     print("%s: %d mutants" % (name, len(results)), flush=True)
@@ -243,16 +289,18 @@ def collect(work: str, name: str) -> List[dict]:
 def summarize(results: List[dict], equivalents: Dict[Tuple[str, str, str], str]) -> bool:
     rows = []
     unlisted = []
-    tot = {"mutants": 0, "killed": 0, "equivalent": 0, "outside": 0, "survived": 0, "incompetent": 0}
+    tot = {"mutants": 0, "killed": 0, "elsewhere": 0, "equivalent": 0, "outside": 0, "survived": 0,
+           "incompetent": 0}
     for name in MODULES:
         mine = [r for r in results if r["module"] == name]
         if not mine:
             continue
-        c = {"mutants": len(mine), "killed": 0, "equivalent": 0, "outside": 0, "survived": 0,
-             "incompetent": 0}
+        c = {"mutants": len(mine), "killed": 0, "elsewhere": 0, "equivalent": 0, "outside": 0,
+             "survived": 0, "incompetent": 0}
         for r in mine:
             if r["outcome"] == "killed":
                 c["killed"] += 1
+                c["elsewhere"] += r["elsewhere"]
             elif r["outcome"] == "survived":
                 reason = equivalents.get((name, r["operator"], r["code"]))
                 if reason is not None and reason.startswith("outside:"):
@@ -275,14 +323,16 @@ def summarize(results: List[dict], equivalents: Dict[Tuple[str, str, str], str])
         judged = c["mutants"] - c["equivalent"] - c["incompetent"]
         return c["killed"] / judged if judged else 1.0
 
-    print("\n%-10s %8s %7s %11s %8s %9s %12s %7s %9s" % (
-        "module", "mutants", "killed", "equivalent", "outside", "survived", "incompetent", "score",
-        "raw kill"))
+    # killed: all of them, "elsewhere" (the second run's) included; outside:
+    # listed so, and not killed by the second run either.
+    print("\n%-10s %8s %7s %10s %11s %8s %9s %12s %7s %9s" % (
+        "module", "mutants", "killed", "elsewhere", "equivalent", "outside", "survived",
+        "incompetent", "score", "raw kill"))
     for name, c in rows:
         raw = c["killed"] / c["mutants"] if c["mutants"] else 1.0
-        print("%-10s %8d %7d %11d %8d %9d %12d %6.1f%% %8.1f%%" % (
-            name, c["mutants"], c["killed"], c["equivalent"], c["outside"], c["survived"],
-            c["incompetent"], 100 * score(c), 100 * raw))
+        print("%-10s %8d %7d %10d %11d %8d %9d %12d %6.1f%% %8.1f%%" % (
+            name, c["mutants"], c["killed"], c["elsewhere"], c["equivalent"], c["outside"],
+            c["survived"], c["incompetent"], 100 * score(c), 100 * raw))
     if unlisted:
         print("\nSurvivors not listed in equivalent.md:")
         for r in unlisted:
