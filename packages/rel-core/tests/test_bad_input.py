@@ -387,6 +387,74 @@ def test_closed_then_number_reused(rel, socks, handle, guard, reuse, new_kind, a
             new.close()
 
 
+@pytest.mark.parametrize("armed_from", ["outside the loop", "a callback"])
+@pytest.mark.parametrize("reuse", ["dup2", "new socket"])
+@pytest.mark.parametrize("stale_kind", ["write", "error"])
+def test_a_stale_watcher_of_another_kind_is_dropped_when_the_number_is_reused(
+        rel, socks, guard, reuse, stale_kind, armed_from):
+    """A writer or an error watcher left on a closed socket's number, and a
+    reader armed on the new file that took the number: the stale watcher is
+    dropped, and never fires for the new file (when it turns writable, when
+    its peer hangs up). From a callback, the engine's direct path for a
+    watcher joining its fd's others must not take the stale one for a
+    companion of the new socket."""
+    if reuse == "dup2" and WINDOWS:
+        pytest.skip(POSIX_FDS_REASON)
+    a, b = socks()
+    if reuse == "dup2":
+        c, d = socks()  # before the close, so that it does not take a's number
+    num = a.fileno()
+    stale_fired = []
+    stale = getattr(rel, stale_kind)(a, lambda: stale_fired.append(1) or True)
+    a.close()
+    if reuse == "dup2":
+        os.dup2(c.fileno(), num)  # num is now another handle on c's socket
+        new = socket.socket(fileno=num)
+        new.setblocking(False)
+    else:
+        new, d = socks()
+        if new.fileno() != num:
+            d.close()
+            pytest.skip("the kernel did not reuse the number")
+    try:
+        while True:  # unwritable until its peer reads: a stale writer stays quiet until then
+            new.send(b"x" * 65536)
+    except BlockingIOError:
+        pass
+    try:
+        got = []
+
+        def arm():
+            reader = rel.read(new, lambda: got.append(new.recv(10)))
+            assert reader.pending()
+            if stale_kind == "write":
+                while True:  # the new file turns writable
+                    try:
+                        if not d.recv(1 << 20):
+                            break
+                    except BlockingIOError:
+                        break
+                d.send(b"y")
+            else:
+                d.send(b"y")
+                d.close()  # a hang-up: an error watcher's condition
+
+        if armed_from == "a callback":
+            rel.timeout(0, arm)
+        else:
+            arm()
+        g = guard(3)
+        rel.timeout(0.1, rel.abort)
+        rel.dispatch()
+        assert not g.expired
+        assert got and got[0] == b"y"
+        assert stale_fired == [], "the stale %s watcher fired for the new file" % stale_kind
+        assert not stale.pending()
+    finally:
+        if reuse == "dup2":
+            new.close()
+
+
 @posix_fds
 def test_unregister_after_close_and_reuse(rel, socks):
     """CPython's test_unregister_after_fd_close_and_reuse, through delete()."""
