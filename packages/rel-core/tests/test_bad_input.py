@@ -32,6 +32,7 @@ import signal
 import socket
 import tempfile
 import threading
+from typing import Any, Tuple
 
 import pytest
 
@@ -332,21 +333,19 @@ def test_closed_in_own_callback_kept_by_truthy_return(rel, socks, guard):
     assert got.count("a") == 1
 
 
-@pytest.mark.parametrize("armed_from", ["outside the loop", "a callback"])
-@pytest.mark.parametrize("reuse", ["dup2", "new socket"])
-@pytest.mark.parametrize("new_kind", ["read", "write"])
-def test_closed_then_number_reused(rel, socks, handle, guard, reuse, new_kind, armed_from):
-    # "a callback": the new watcher is armed in the loop's thread, where the
-    # engine's direct path for a watcher joining its fd's others is tried
-    # first; the stale watcher's other socket object must send it the full way.
+def stale_on_a_reused_number(socks: Any, reuse: str, arm: Any) -> Tuple[Any, socket.socket, socket.socket]:
+    """``arm(a)`` a watcher on a socket ``a``, close ``a`` behind rel's back and
+    let a new file take its number: by ``dup2`` onto it (POSIX), or by a new
+    socketpair (skipped if the kernel gives it another number). Returns (the
+    stale watcher, the new socket on that number, its peer). A dup2'ed new
+    socket is the caller's to close."""
     if reuse == "dup2" and WINDOWS:
         pytest.skip(POSIX_FDS_REASON)
-    a, b = socks()
+    a, _ = socks()
     if reuse == "dup2":
         c, d = socks()  # before the close, so that it does not take a's number
     num = a.fileno()
-    stale_fired = []
-    stale = rel.read(a, lambda: stale_fired.append(1) or True)
+    stale = arm(a)
     a.close()
     if reuse == "dup2":
         os.dup2(c.fileno(), num)  # num is now another handle on c's socket
@@ -357,6 +356,19 @@ def test_closed_then_number_reused(rel, socks, handle, guard, reuse, new_kind, a
         if new.fileno() != num:
             d.close()
             pytest.skip("the kernel did not reuse the number")
+    return stale, new, d
+
+
+@pytest.mark.parametrize("armed_from", ["outside the loop", "a callback"])
+@pytest.mark.parametrize("reuse", ["dup2", "new socket"])
+@pytest.mark.parametrize("new_kind", ["read", "write"])
+def test_closed_then_number_reused(rel, socks, handle, guard, reuse, new_kind, armed_from):
+    # "a callback": the new watcher is armed in the loop's thread, where the
+    # engine's direct path for a watcher joining its fd's others is tried
+    # first; the stale watcher's other socket object must send it the full way.
+    stale_fired = []
+    stale, new, d = stale_on_a_reused_number(
+        socks, reuse, lambda a: rel.read(a, lambda: stale_fired.append(1) or True))
     try:
         got = []
         armed = []
@@ -398,24 +410,9 @@ def test_a_stale_watcher_of_another_kind_is_dropped_when_the_number_is_reused(
     its peer hangs up). From a callback, the engine's direct path for a
     watcher joining its fd's others must not take the stale one for a
     companion of the new socket."""
-    if reuse == "dup2" and WINDOWS:
-        pytest.skip(POSIX_FDS_REASON)
-    a, b = socks()
-    if reuse == "dup2":
-        c, d = socks()  # before the close, so that it does not take a's number
-    num = a.fileno()
     stale_fired = []
-    stale = getattr(rel, stale_kind)(a, lambda: stale_fired.append(1) or True)
-    a.close()
-    if reuse == "dup2":
-        os.dup2(c.fileno(), num)  # num is now another handle on c's socket
-        new = socket.socket(fileno=num)
-        new.setblocking(False)
-    else:
-        new, d = socks()
-        if new.fileno() != num:
-            d.close()
-            pytest.skip("the kernel did not reuse the number")
+    stale, new, d = stale_on_a_reused_number(
+        socks, reuse, lambda a: getattr(rel, stale_kind)(a, lambda: stale_fired.append(1) or True))
     try:
         while True:  # unwritable until its peer reads: a stale writer stays quiet until then
             new.send(b"x" * 65536)
