@@ -4,6 +4,7 @@ named so as not to clash with other packages' test helpers on sys.path)."""
 from __future__ import annotations
 
 import os
+import socket
 import sys
 import threading
 import time
@@ -146,3 +147,12 @@ class WaitCounter:
             self.entered.wait(0.01)
             self.entered.clear()
         return self.count >= at_least
+
+
+def fill(sock: socket.socket) -> None:
+    """Fill ``sock``'s send buffer: it is no longer writable (until its peer reads)."""
+    try:
+        while True:
+            sock.send(b"\0" * 65536)
+    except BlockingIOError:
+        pass

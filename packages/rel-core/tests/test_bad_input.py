@@ -37,7 +37,7 @@ from typing import Any, Tuple
 import pytest
 
 import rel_core.rel as facade
-from relcore_testing import POSIX_FDS_REASON, WINDOWS, posix_fds
+from relcore_testing import POSIX_FDS_REASON, WINDOWS, fill, posix_fds
 
 EMPTY = {"timers": 0, "signals": 0, "reads": 0, "writes": 0, "errors": 0}
 
@@ -413,11 +413,7 @@ def test_a_stale_watcher_of_another_kind_is_dropped_when_the_number_is_reused(
     stale_fired = []
     stale, new, d = stale_on_a_reused_number(
         socks, reuse, lambda a: getattr(rel, stale_kind)(a, lambda: stale_fired.append(1) or True))
-    try:
-        while True:  # unwritable until its peer reads: a stale writer stays quiet until then
-            new.send(b"x" * 65536)
-    except BlockingIOError:
-        pass
+    fill(new)  # unwritable until its peer reads: a stale writer stays quiet until then
     try:
         got = []
 

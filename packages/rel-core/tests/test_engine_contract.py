@@ -19,7 +19,7 @@ import pytest
 
 import rel_core.rel as facade
 from rel_core.errors import AbortBranch
-from relcore_testing import run_in_thread
+from relcore_testing import fill, run_in_thread
 
 needs_sigusr1 = pytest.mark.skipif(not hasattr(signal, "SIGUSR1"), reason="no SIGUSR1")
 EMPTY = {"timers": 0, "signals": 0, "reads": 0, "writes": 0, "errors": 0}
@@ -304,15 +304,6 @@ def test_handler_is_restored_only_when_the_last_watcher_goes(rel, guard):
 
 
 # -- what the poller reported decides which callbacks run -------------------------------
-def fill(sock: socket.socket) -> None:
-    """Fill ``sock``'s send buffer: it is no longer writable."""
-    try:
-        while True:
-            sock.send(b"\0" * 65536)
-    except BlockingIOError:
-        pass
-
-
 def test_readable_but_full_fd_runs_its_reader_not_its_writer(rel, socks, settle):
     a, b = socks()
     fill(a)

@@ -20,7 +20,7 @@ import pytest
 
 import rel_core.rel as facade
 from rel_core import calls as calls_module
-from relcore_testing import dispatch_to_end, run_in_thread
+from relcore_testing import dispatch_to_end, fill, run_in_thread
 
 MAX_QUEUED = getattr(calls_module, "MAX_QUEUED", 4096)
 
@@ -44,11 +44,7 @@ def rss_bytes() -> int:
 def unwritable(socks: Any) -> socket.socket:
     """A socket whose send buffer is full: a write watcher on it never fires."""
     a, b = socks()
-    try:
-        while True:
-            a.send(b"x" * 65536)
-    except BlockingIOError:
-        pass
+    fill(a)
     return a
 
 
